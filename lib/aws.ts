@@ -1,0 +1,57 @@
+/**
+ * The one place that builds AWS clients (STYLE.md): region, credentials, endpoint override, retries.
+ * Credentials and endpoints follow the SDK's own rules, so the default chain, AWS_PROFILE and
+ * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> work as users expect; the local endpoint is used that way.
+ */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+
+export interface AwsOptions {
+  /** Region; the SDK's own resolution (AWS_REGION, profile) applies when unset. */
+  readonly region?: string;
+  /** A named profile from the shared config files. */
+  readonly profile?: string;
+  /** Overrides AWS_ENDPOINT_URL for every client (tests and the demo pass the local endpoint here). */
+  readonly endpoint?: string;
+  /** Explicit credentials, e.g. a principal the local endpoint issued. */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Total attempts per call, first try included. @default 8 */
+  readonly maxAttempts?: number;
+}
+
+/** The SDK clients the project uses, built once with the same settings. */
+export interface AwsClients {
+  readonly kms: KMSClient;
+  readonly s3: S3Client;
+  readonly ssm: SSMClient;
+  readonly secretsManager: SecretsManagerClient;
+  readonly sts: STSClient;
+  readonly region: string | undefined;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+export function awsClients(options: AwsOptions = {}): AwsClients {
+  const common = {
+    region: options.region,
+    profile: options.profile,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    // Adaptive mode adds client-side rate limiting on throttling, as KMS quotas are shared per account.
+    retryMode: 'adaptive' as const,
+  };
+  const endpointOverridden = Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+  return {
+    kms: new KMSClient(common),
+    // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
+    s3: new S3Client({ ...common, forcePathStyle: endpointOverridden }),
+    ssm: new SSMClient(common),
+    secretsManager: new SecretsManagerClient(common),
+    sts: new STSClient(common),
+    region: options.region,
+  };
+}
