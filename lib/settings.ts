@@ -1,0 +1,186 @@
+/**
+ * Per-environment settings, read from kms-secrets.json at the project root. Every field is optional:
+ * a fresh clone synthesizes with the defaults below. Unknown fields are errors, so a typo is not ignored.
+ *
+ * {
+ *   "defaultEnv": "staging",
+ *   "defaults": { "region": "eu-west-1", "bucketPrefix": "acme-" },
+ *   "environments": { "production": { "allowedAccountIds": ["111111111111"] }, "demo": { "local": true } }
+ * }
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SettingsError } from './errors.ts';
+import { assertEnvName } from './naming.ts';
+
+export const SETTINGS_FILE = 'kms-secrets.json';
+
+/** Where Terraform keeps an environment's state. */
+export type BackendSettings =
+  | { readonly type: 'local' }
+  /** S3 state with S3-native locking; the state key is `<keyPrefix>/<env>.tfstate`. */
+  | { readonly type: 's3'; readonly bucket: string; readonly keyPrefix: string; readonly region?: string };
+
+export interface EnvironmentSettings {
+  /** Region of the environment's key and bucket. @default "us-east-1" */
+  readonly region: string;
+  /** The bucket is named `<bucketPrefix><env>-secrets`; bucket names are global, so make it yours. @default "kms-secrets-" */
+  readonly bucketPrefix: string;
+  /** The AWS provider refuses any other account (allowed_account_ids). @default [] (any account) */
+  readonly allowedAccountIds: readonly string[];
+  /** IAM ARNs that administer the key (never use it). @default [] (the account root only) */
+  readonly keyAdministrators: readonly string[];
+  /** Days a replaced or deleted ciphertext version is kept in the bucket. @default 30 */
+  readonly noncurrentVersionDays: number;
+  /** When set, object reads and writes must come through this VPC endpoint (aws:sourceVpce). @default none */
+  readonly vpcEndpointId?: string;
+  /** @default { "type": "local" } (state/<env>.tfstate) */
+  readonly backend: BackendSettings;
+  /** The environment lives on the embedded local endpoint (demo, tests): its ciphertext format is accepted. @default false */
+  readonly local: boolean;
+  /** The KMS alias of the environment's key. @default "alias/kms-secrets/<env>" */
+  readonly keyAlias: string;
+}
+
+export interface Settings {
+  /** The env a command uses when neither --env nor SECRETS_ENV is given. @default "staging" */
+  readonly defaultEnv: string;
+  /** The settings of one environment, defaults filled in. */
+  forEnv(env: string): EnvironmentSettings;
+}
+
+type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
+
+const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
+  'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
+  'backend', 'local', 'keyAlias',
+];
+
+/** Reads the settings of the project at `projectRoot`; no file means all defaults. */
+export function loadSettings(projectRoot: string): Settings {
+  const file = join(projectRoot, SETTINGS_FILE);
+  if (!existsSync(file)) return parseSettings({}, SETTINGS_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new SettingsError(`${SETTINGS_FILE} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseSettings(raw, SETTINGS_FILE);
+}
+
+/** Validates settings given as a value (tests and the demo build them in code). */
+export function parseSettings(raw: unknown, source = 'settings'): Settings {
+  const top = asObject(raw, source);
+  rejectUnknown(top, ['defaultEnv', 'defaults', 'environments'], source);
+  const defaultEnv = top.defaultEnv === undefined ? 'staging' : asString(top.defaultEnv, `${source}: defaultEnv`);
+  assertEnvName(defaultEnv);
+  const defaults = readEnvironment(top.defaults ?? {}, `${source}: defaults`);
+  const environments = asObject(top.environments ?? {}, `${source}: environments`);
+  const perEnv = new Map<string, RawEnvironment>();
+  for (const [env, value] of Object.entries(environments)) {
+    assertEnvName(env);
+    perEnv.set(env, readEnvironment(value, `${source}: environments.${env}`));
+  }
+  const cache = new Map<string, EnvironmentSettings>();
+  return {
+    defaultEnv,
+    forEnv(env: string): EnvironmentSettings {
+      assertEnvName(env);
+      let settings = cache.get(env);
+      if (!settings) {
+        settings = resolveEnvironment(env, { ...defaults, ...perEnv.get(env) }, `${source} (env ${env})`);
+        cache.set(env, settings);
+      }
+      return settings;
+    },
+  };
+}
+
+function readEnvironment(value: unknown, where: string): RawEnvironment {
+  const object = asObject(value, where);
+  rejectUnknown(object, ENV_FIELDS, where);
+  return object as RawEnvironment;
+}
+
+function resolveEnvironment(env: string, raw: RawEnvironment, where: string): EnvironmentSettings {
+  const region = raw.region === undefined ? 'us-east-1' : asString(raw.region, `${where}: region`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new SettingsError(`${where}: region "${region}" is not an AWS region such as eu-west-1`);
+  const bucketPrefix = raw.bucketPrefix === undefined ? 'kms-secrets-' : asString(raw.bucketPrefix, `${where}: bucketPrefix`);
+  checkBucketName(`${bucketPrefix}${env}-secrets`, `${where}: bucketPrefix`);
+  const allowedAccountIds = stringList(raw.allowedAccountIds, `${where}: allowedAccountIds`);
+  for (const id of allowedAccountIds) {
+    if (!/^\d{12}$/.test(id)) throw new SettingsError(`${where}: allowedAccountIds holds "${id}", which is not a 12-digit account id`);
+  }
+  const keyAdministrators = stringList(raw.keyAdministrators, `${where}: keyAdministrators`);
+  for (const arn of keyAdministrators) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/.test(arn)) {
+      throw new SettingsError(`${where}: keyAdministrators holds "${arn}", which is not an IAM role, user or root ARN`);
+    }
+  }
+  const noncurrentVersionDays = raw.noncurrentVersionDays === undefined ? 30 : raw.noncurrentVersionDays;
+  if (typeof noncurrentVersionDays !== 'number' || !Number.isInteger(noncurrentVersionDays) || noncurrentVersionDays < 1) {
+    throw new SettingsError(`${where}: noncurrentVersionDays must be a whole number of days, at least 1`);
+  }
+  let vpcEndpointId: string | undefined;
+  if (raw.vpcEndpointId !== undefined) {
+    vpcEndpointId = asString(raw.vpcEndpointId, `${where}: vpcEndpointId`);
+    if (!/^vpce-[0-9a-f]+$/.test(vpcEndpointId)) throw new SettingsError(`${where}: vpcEndpointId "${vpcEndpointId}" is not a vpce-… id`);
+  }
+  const local = raw.local === undefined ? false : raw.local;
+  if (typeof local !== 'boolean') throw new SettingsError(`${where}: local must be true or false`);
+  const keyAlias = raw.keyAlias === undefined ? `alias/kms-secrets/${env}` : asString(raw.keyAlias, `${where}: keyAlias`);
+  if (!/^alias\/[A-Za-z0-9/_-]+$/.test(keyAlias) || keyAlias.startsWith('alias/aws/')) {
+    throw new SettingsError(`${where}: keyAlias "${keyAlias}" must be alias/<name> with letters, digits, "/", "_" and "-" (not alias/aws/…)`);
+  }
+  return {
+    region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
+    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias,
+  };
+}
+
+function readBackend(value: unknown, where: string): BackendSettings {
+  if (value === undefined) return { type: 'local' };
+  const object = asObject(value, where);
+  if (object.type === 'local') {
+    rejectUnknown(object, ['type'], where);
+    return { type: 'local' };
+  }
+  if (object.type === 's3') {
+    rejectUnknown(object, ['type', 'bucket', 'keyPrefix', 'region'], where);
+    const bucket = asString(object.bucket, `${where}.bucket`);
+    checkBucketName(bucket, `${where}.bucket`);
+    const keyPrefix = object.keyPrefix === undefined ? 'kms-secrets' : asString(object.keyPrefix, `${where}.keyPrefix`);
+    const region = object.region === undefined ? undefined : asString(object.region, `${where}.region`);
+    return { type: 's3', bucket, keyPrefix: keyPrefix.replace(/\/+$/, ''), region };
+  }
+  throw new SettingsError(`${where}: type must be "local" or "s3"`);
+}
+
+function checkBucketName(name: string, where: string): void {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..')) {
+    throw new SettingsError(`${where}: bucket name "${name}" is not a valid S3 bucket name (3-63 characters: a-z, 0-9, "." and "-")`);
+  }
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SettingsError(`${where} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function asString(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value === '') throw new SettingsError(`${where} must be a non-empty string`);
+  return value;
+}
+
+function stringList(value: unknown, where: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SettingsError(`${where} must be a list of strings`);
+  return value as string[];
+}
+
+function rejectUnknown(object: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) throw new SettingsError(`${where}: unknown setting "${key}"; allowed: ${allowed.join(', ')}`);
+  }
+}

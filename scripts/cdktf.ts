@@ -1,0 +1,52 @@
+/**
+ * `npm run cdktf -- <plan|deploy|destroy|synth> …`: the cdktf CLI, offline when a provider mirror is
+ * found (TF_PROVIDER_MIRROR or discovered, see terraform-offline.ts), as-is otherwise.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { offlineTerraformEnv } from './terraform-offline.ts';
+
+const COMMANDS_THAT_LOCK_PROVIDERS = ['plan', 'diff', 'deploy', 'apply', 'destroy'];
+
+export interface CdktfRun {
+  readonly code: number;
+  /** stdout and stderr, without terminal colours. */
+  readonly output: string;
+}
+
+/** The environment and arguments for running cdktf in `projectRoot`, offline where possible. */
+export function cdktfInvocation(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+  const offline = offlineTerraformEnv(join(projectRoot, '.cache'), env);
+  const extra = offline && COMMANDS_THAT_LOCK_PROVIDERS.includes(args[0] ?? '') && !args.includes('--skip-provider-lock')
+    // `terraform providers lock` asks the registry; offline, the mirror is the lock.
+    ? ['--skip-provider-lock']
+    : [];
+  const cli = createRequire(join(projectRoot, 'package.json')).resolve('cdktf-cli/bundle/bin/cdktf');
+  return {
+    command: process.execPath,
+    args: [cli, ...args, ...extra],
+    env: { ...env, CHECKPOINT_DISABLE: '1', ...offline },
+    offline: Boolean(offline),
+  };
+}
+
+/** Runs cdktf to completion, collecting its output (for tests and the demo). */
+export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CdktfRun> {
+  const invocation = cdktfInvocation(projectRoot, args, env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }));
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const invocation = cdktfInvocation(process.cwd(), process.argv.slice(2));
+  const child = spawn(invocation.command, invocation.args, { stdio: 'inherit', env: invocation.env });
+  child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}

@@ -1,0 +1,11 @@
+import { verify } from './verify.ts';
+
+/** A CLI command: parses its own arguments and calls into lib/ or runtime/. */
+export interface Command {
+  readonly summary: string;
+  run(args: readonly string[]): Promise<number>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  verify,
+};

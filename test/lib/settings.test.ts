@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { SettingsError } from '../../lib/errors.ts';
+import { loadSettings, parseSettings } from '../../lib/settings.ts';
+import { makeProject } from '../support/project.ts';
+
+describe('settings', () => {
+  it('a fresh clone needs none: every env gets the defaults', () => {
+    const project = makeProject();
+    try {
+      const settings = loadSettings(project.root);
+      expect(settings.defaultEnv).toBe('staging');
+      expect(settings.forEnv('staging')).toEqual({
+        region: 'us-east-1',
+        bucketPrefix: 'kms-secrets-',
+        allowedAccountIds: [],
+        keyAdministrators: [],
+        noncurrentVersionDays: 30,
+        vpcEndpointId: undefined,
+        backend: { type: 'local' },
+        local: false,
+        keyAlias: 'alias/kms-secrets/staging',
+      });
+    } finally {
+      project.remove();
+    }
+  });
+
+  it('an env overrides the shared defaults, which override the built-in ones', () => {
+    const settings = parseSettings({
+      defaultEnv: 'dev',
+      defaults: { region: 'eu-west-1', bucketPrefix: 'acme-' },
+      environments: {
+        production: { allowedAccountIds: ['111111111111'], backend: { type: 's3', bucket: 'acme-tfstate' } },
+      },
+    });
+    expect(settings.defaultEnv).toBe('dev');
+    expect(settings.forEnv('production')).toMatchObject({
+      region: 'eu-west-1', bucketPrefix: 'acme-', allowedAccountIds: ['111111111111'],
+      backend: { type: 's3', bucket: 'acme-tfstate', keyPrefix: 'kms-secrets' },
+    });
+    expect(settings.forEnv('dev').allowedAccountIds).toEqual([]);
+  });
+
+  it.each([
+    [{ defaults: { regoin: 'eu-west-1' } }, /unknown setting "regoin"/],
+    [{ environments: { prod: { region: 'europe' } } }, /region "europe" is not an AWS region/],
+    [{ environments: { prod: { allowedAccountIds: ['1234'] } } }, /"1234", which is not a 12-digit account id/],
+    [{ environments: { prod: { keyAdministrators: ['alice'] } } }, /"alice", which is not an IAM role/],
+    [{ environments: { prod: { bucketPrefix: 'Acme_' } } }, /not a valid S3 bucket name/],
+    [{ environments: { prod: { noncurrentVersionDays: 0 } } }, /noncurrentVersionDays must be a whole number/],
+    [{ environments: { prod: { vpcEndpointId: 'endpoint-1' } } }, /is not a vpce-… id/],
+    [{ environments: { prod: { backend: { type: 'gcs' } } } }, /type must be "local" or "s3"/],
+    [{ environments: { prod: { keyAlias: 'alias/aws/s3' } } }, /keyAlias "alias\/aws\/s3"/],
+    [{ environments: { prod: { local: 'yes' } } }, /local must be true or false/],
+  ])('refuses %j with a message that says what is allowed', (raw, message) => {
+    expect(() => parseSettings(raw).forEnv('prod')).toThrow(SettingsError);
+    expect(() => parseSettings(raw).forEnv('prod')).toThrow(message);
+  });
+
+  it('refuses a settings file that is not JSON, naming the file', () => {
+    const project = makeProject({ files: { 'kms-secrets.json': '{ region: eu-west-1 }' } });
+    try {
+      expect(() => loadSettings(project.root)).toThrow(/kms-secrets.json is not valid JSON/);
+    } finally {
+      project.remove();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { secretFile, synthEnvironment } from '../support/synth.ts';
+
+describe('SecretObjects: one S3 object per ciphertext file (D5)', () => {
+  const files = [secretFile('staging', 'api', 'db-password'), secretFile('staging', 'api', 'tls.crt'), secretFile('staging', 'web', 'session-key')];
+  const { config, json } = synthEnvironment({ files });
+  const objects = Object.values(config.resource.aws_s3_object ?? {});
+
+  it('uploads every file under <service>/<name>', () => {
+    expect(objects.map((o) => o.key).sort()).toEqual(['api/db-password', 'api/tls.crt', 'web/session-key']);
+  });
+
+  it('uploads from the file, with its path relative to the stack folder so every checkout plans alike', () => {
+    const object = objects.find((o) => o.key === 'api/db-password')!;
+    expect(object.source).toBe('../../../secrets/staging/api/db-password');
+    expect(object.etag).toBe('${filemd5("../../../secrets/staging/api/db-password")}');
+  });
+
+  it('stores opaque bytes, SSE-S3 encrypted', () => {
+    for (const object of objects) expect(object).toMatchObject({ content_type: 'application/octet-stream', server_side_encryption: 'AES256' });
+  });
+
+  it('never puts content into the configuration and never decrypts', () => {
+    for (const object of objects) {
+      expect(object.content).toBeUndefined();
+      expect(object.content_base64).toBeUndefined();
+    }
+    expect(json).not.toMatch(/aws_kms_secrets|aws_kms_ciphertext/);
+  });
+
+  it('keeps resource addresses stable: named by service and secret', () => {
+    expect(Object.keys(config.resource.aws_s3_object ?? {}).sort()).toEqual([
+      expect.stringMatching(/^objects_api_db-password_[0-9A-F]{8}$/),
+      expect.stringMatching(/^objects_api_tlscrt_[0-9A-F]{8}$/),
+      expect.stringMatching(/^objects_web_session-key_[0-9A-F]{8}$/),
+    ]);
+  });
+
+  it('refuses a file of another env', () => {
+    expect(() => synthEnvironment({ files: [secretFile('production', 'api', 'db-password')] }))
+      .toThrow(/stack "staging" was given .* a secret of env "production"/);
+  });
+});

@@ -1,0 +1,49 @@
+/** Throw-away projects for tests: a secrets tree, optional settings, and optionally the CDKTF app itself. */
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Ciphertext-shaped bytes with a real header, for tests that never decrypt. */
+export function fakeCiphertext(format: 'kms' | 'envelope' | 'local' = 'kms', size = 64): Buffer {
+  const header = {
+    kms: Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]),
+    envelope: Buffer.from([0x02, 0x05, 0x78]),
+    local: Buffer.concat([Buffer.from('LKMS'), Buffer.from([0x01])]),
+  }[format];
+  return Buffer.concat([header, randomBytes(Math.max(1, size - header.length))]);
+}
+
+export interface TestProject {
+  readonly root: string;
+  write(relativePath: string, content: Buffer | string): string;
+  remove(): void;
+}
+
+/** A temp project holding `files` (paths relative to the project root) and, with `app`, main.ts and its sources. */
+export function makeProject(options: { files?: Record<string, Buffer | string>; settings?: unknown; app?: boolean } = {}): TestProject {
+  const root = mkdtempSync(join(tmpdir(), 'kms-secrets-test-'));
+  const project: TestProject = {
+    root,
+    write(relativePath, content) {
+      const path = join(root, relativePath);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      return path;
+    },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+  mkdirSync(join(root, 'secrets'));
+  for (const [path, content] of Object.entries(options.files ?? {})) project.write(path, content);
+  if (options.settings !== undefined) project.write('kms-secrets.json', JSON.stringify(options.settings, null, 2));
+  if (options.app) {
+    for (const entry of ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'lib', 'stacks', 'scripts']) {
+      cpSync(join(REPO_ROOT, entry), join(root, entry), { recursive: true });
+    }
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  }
+  return project;
+}
