@@ -3,7 +3,7 @@
  * Credentials and endpoints follow the SDK's own rules, so the default chain, AWS_PROFILE and
  * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> work as users expect; the local endpoint is used that way.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
+import { KMS } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -24,7 +24,8 @@ export interface AwsOptions {
 
 /** The SDK clients the project uses, built once with the same settings. */
 export interface AwsClients {
-  readonly kms: KMSClient;
+  /** The aggregated client: `send` for our calls, and the methods the AWS Encryption SDK calls. */
+  readonly kms: KMS;
   readonly s3: S3Client;
   readonly ssm: SSMClient;
   readonly secretsManager: SecretsManagerClient;
@@ -46,7 +47,7 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
   };
   const endpointOverridden = Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
   return {
-    kms: new KMSClient(common),
+    kms: new KMS(common),
     // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
     s3: new S3Client({ ...common, forcePathStyle: endpointOverridden }),
     ssm: new SSMClient(common),

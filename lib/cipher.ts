@@ -1,0 +1,82 @@
+/**
+ * Encrypting and decrypting one secret, in the formats of DESIGN.md D2, always with the encryption
+ * context of its place (D3). Up to 4096 bytes: one KMS call, raw blob. Larger: the AWS Encryption SDK.
+ */
+import { DecryptCommand, EncryptCommand, type KMS, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
+import { KmsSecretsError } from './errors.ts';
+import { detectFormat, FORMAT_HEADERS, KMS_ENCRYPT_LIMIT, type CiphertextFormat } from './formats.ts';
+import { encryptionContext, type SecretRef } from './naming.ts';
+
+const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+/**
+ * Key-committing, unsigned: a signature would only stop someone who can decrypt from forging, and it
+ * would make re-wrapping a data key impossible without the discarded signing key.
+ */
+const ENVELOPE_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+
+export interface EncryptedSecret {
+  readonly ciphertext: Buffer;
+  readonly format: CiphertextFormat;
+}
+
+/** Encrypts `plaintext` for the secret at `ref` with `keyId` (key id, ARN or alias). */
+export async function encryptSecret(kms: KMS, keyId: string, ref: SecretRef, plaintext: Uint8Array): Promise<EncryptedSecret> {
+  const context = encryptionContext(ref);
+  if (plaintext.byteLength <= KMS_ENCRYPT_LIMIT) {
+    const result = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: context }));
+    const ciphertext = Buffer.from(result.CiphertextBlob!);
+    return { ciphertext, format: detectFormat(ciphertext) ?? 'kms' };
+  }
+  const keyring = new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => kms });
+  const { result } = await esdk.encrypt(keyring, plaintext, { encryptionContext: context, suiteId: ENVELOPE_SUITE });
+  return { ciphertext: result, format: 'envelope' };
+}
+
+/** Decrypts the ciphertext of the secret at `ref`; a ciphertext made for another place fails. */
+export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8Array): Promise<Buffer> {
+  const context = encryptionContext(ref);
+  const format = requireFormat(ref, ciphertext);
+  if (format !== 'envelope') {
+    const result = await kms.send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: context }));
+    return Buffer.from(result.Plaintext!);
+  }
+  // Discovery: the message names its own key; KMS still checks the caller's right to use it.
+  const keyring = new KmsKeyringNode({ discovery: true, clientProvider: () => kms });
+  const { plaintext, messageHeader } = await esdk.decrypt(keyring, ciphertext);
+  // The Encryption SDK returns the message's context without comparing it to anything: we must.
+  for (const [key, value] of Object.entries(context)) {
+    if (messageHeader.encryptionContext[key] !== value) {
+      plaintext.fill(0);
+      throw new KmsSecretsError(`${describe(ref)}: the envelope was encrypted for another place (encryption context ${key} differs)`, {
+        hint: 'a ciphertext cannot be moved between envs, services or names; encrypt the value again at its place',
+      });
+    }
+  }
+  return plaintext;
+}
+
+/**
+ * Moves a KMS-format ciphertext to `toKeyId` with KMS ReEncrypt: the plaintext never leaves KMS.
+ * Envelope messages are not handled here (their data key is re-wrapped by the caller's strategy).
+ */
+export async function reencryptBlob(kms: KMS, ref: SecretRef, ciphertext: Uint8Array, toKeyId: string): Promise<Buffer> {
+  const context = encryptionContext(ref);
+  const result = await kms.send(new ReEncryptCommand({
+    CiphertextBlob: ciphertext,
+    SourceEncryptionContext: context,
+    DestinationKeyId: toKeyId,
+    DestinationEncryptionContext: context,
+  }));
+  return Buffer.from(result.CiphertextBlob!);
+}
+
+function requireFormat(ref: SecretRef, ciphertext: Uint8Array): CiphertextFormat {
+  const format = detectFormat(ciphertext);
+  if (!format) throw new KmsSecretsError(`${describe(ref)} is not ciphertext: expected ${FORMAT_HEADERS}`);
+  return format;
+}
+
+function describe(ref: SecretRef): string {
+  return `secret ${ref.service}/${ref.name} (env ${ref.env})`;
+}
