@@ -21,6 +21,27 @@ export type BackendSettings =
   /** S3 state with S3-native locking; the state key is `<keyPrefix>/<env>.tfstate`. */
   | { readonly type: 's3'; readonly bucket: string; readonly keyPrefix: string; readonly region?: string };
 
+/** Who may assume an operator role: IAM principals, and/or an OIDC identity provider such as GitHub Actions. */
+export interface RoleTrust {
+  /** IAM ARNs (accounts, roles, users) trusted to assume the role. @default [] */
+  readonly awsPrincipals: readonly string[];
+  /** Web identity federation, e.g. GitHub Actions' token.actions.githubusercontent.com. @default none */
+  readonly oidc?: {
+    readonly providerArn: string;
+    /** @default "sts.amazonaws.com" */
+    readonly audience: string;
+    /** Allowed `sub` claims, wildcards allowed, e.g. "repo:acme/app:ref:refs/heads/main". */
+    readonly subjects: readonly string[];
+  };
+}
+
+/** The operator roles the stack creates when a trust is given; their managed policies exist either way. */
+export interface OperatorRoles {
+  readonly deployer?: RoleTrust;
+  readonly ciPlan?: RoleTrust;
+  readonly developer?: RoleTrust;
+}
+
 export interface EnvironmentSettings {
   /** Region of the environment's key and bucket. @default "us-east-1" */
   readonly region: string;
@@ -40,6 +61,10 @@ export interface EnvironmentSettings {
   readonly local: boolean;
   /** The KMS alias of the environment's key. @default "alias/kms-secrets/<env>" */
   readonly keyAlias: string;
+  /** Principals trusted by every service's task role besides ecs-tasks.amazonaws.com. @default [] */
+  readonly taskRoleTrustedPrincipals: readonly string[];
+  /** Operator roles to create, by who may assume them. @default {} (managed policies only) */
+  readonly roles: OperatorRoles;
 }
 
 export interface Settings {
@@ -53,8 +78,9 @@ type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
 
 const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
   'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
-  'backend', 'local', 'keyAlias',
+  'backend', 'local', 'keyAlias', 'taskRoleTrustedPrincipals', 'roles',
 ];
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
 
 /** Reads the settings of the project at `projectRoot`; no file means all defaults. */
 export function loadSettings(projectRoot: string): Settings {
@@ -113,11 +139,9 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
     if (!/^\d{12}$/.test(id)) throw new SettingsError(`${where}: allowedAccountIds holds "${id}", which is not a 12-digit account id`);
   }
   const keyAdministrators = stringList(raw.keyAdministrators, `${where}: keyAdministrators`);
-  for (const arn of keyAdministrators) {
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/.test(arn)) {
-      throw new SettingsError(`${where}: keyAdministrators holds "${arn}", which is not an IAM role, user or root ARN`);
-    }
-  }
+  checkPrincipals(keyAdministrators, `${where}: keyAdministrators`);
+  const taskRoleTrustedPrincipals = stringList(raw.taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
+  checkPrincipals(taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
   const noncurrentVersionDays = raw.noncurrentVersionDays === undefined ? 30 : raw.noncurrentVersionDays;
   if (typeof noncurrentVersionDays !== 'number' || !Number.isInteger(noncurrentVersionDays) || noncurrentVersionDays < 1) {
     throw new SettingsError(`${where}: noncurrentVersionDays must be a whole number of days, at least 1`);
@@ -135,8 +159,46 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
   }
   return {
     region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
-    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias,
+    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, taskRoleTrustedPrincipals,
+    roles: readRoles(raw.roles, `${where}: roles`),
   };
+}
+
+function checkPrincipals(arns: readonly string[], where: string): void {
+  for (const arn of arns) {
+    if (!IAM_PRINCIPAL.test(arn)) throw new SettingsError(`${where} holds "${arn}", which is not an IAM role, user or root ARN`);
+  }
+}
+
+function readRoles(value: unknown, where: string): OperatorRoles {
+  if (value === undefined) return {};
+  const object = asObject(value, where);
+  rejectUnknown(object, ['deployer', 'ciPlan', 'developer'], where);
+  const roles: Record<string, RoleTrust> = {};
+  for (const [name, trust] of Object.entries(object)) roles[name] = readTrust(trust, `${where}.${name}`);
+  return roles;
+}
+
+function readTrust(value: unknown, where: string): RoleTrust {
+  const object = asObject(value, where);
+  rejectUnknown(object, ['awsPrincipals', 'oidc'], where);
+  const awsPrincipals = stringList(object.awsPrincipals, `${where}.awsPrincipals`);
+  checkPrincipals(awsPrincipals, `${where}.awsPrincipals`);
+  if (object.oidc === undefined) {
+    if (awsPrincipals.length === 0) throw new SettingsError(`${where} trusts nobody: give awsPrincipals and/or oidc`);
+    return { awsPrincipals };
+  }
+  const oidc = asObject(object.oidc, `${where}.oidc`);
+  rejectUnknown(oidc, ['providerArn', 'audience', 'subjects'], `${where}.oidc`);
+  const providerArn = asString(oidc.providerArn, `${where}.oidc.providerArn`);
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(providerArn)) {
+    throw new SettingsError(`${where}.oidc.providerArn "${providerArn}" is not an IAM OIDC provider ARN`);
+  }
+  const subjects = stringList(oidc.subjects, `${where}.oidc.subjects`);
+  // Without a subject condition any repository of the provider could assume the role.
+  if (subjects.length === 0) throw new SettingsError(`${where}.oidc.subjects must name at least one subject, e.g. "repo:acme/app:*"`);
+  const audience = oidc.audience === undefined ? 'sts.amazonaws.com' : asString(oidc.audience, `${where}.oidc.audience`);
+  return { awsPrincipals, oidc: { providerArn, audience, subjects } };
 }
 
 function readBackend(value: unknown, where: string): BackendSettings {

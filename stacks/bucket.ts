@@ -7,7 +7,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { Construct } from 'constructs';
-import { policyDocument, type PolicyDocument } from './policy.ts';
+import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
 
 export interface SecretsBucketProps {
   /** Globally unique bucket name. */
@@ -21,6 +21,21 @@ export interface SecretsBucketProps {
 
 /** Server-side encryption of the bucket: SSE-S3, since the content is KMS ciphertext already (D4). */
 export const BUCKET_SSE = 'AES256';
+
+const BUCKET_READ_ACTIONS = [
+  's3:ListBucket', 's3:ListBucketVersions', 's3:GetBucketLocation', 's3:GetBucketPolicy', 's3:GetBucketAcl', 's3:GetBucketCORS',
+  's3:GetBucketWebsite', 's3:GetBucketVersioning', 's3:GetAccelerateConfiguration', 's3:GetBucketRequestPayment',
+  's3:GetBucketLogging', 's3:GetLifecycleConfiguration', 's3:GetReplicationConfiguration', 's3:GetEncryptionConfiguration',
+  's3:GetBucketObjectLockConfiguration', 's3:GetBucketTagging', 's3:GetBucketPublicAccessBlock', 's3:GetBucketOwnershipControls',
+];
+const BUCKET_WRITE_ACTIONS = [
+  's3:CreateBucket', 's3:DeleteBucket', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:PutBucketVersioning',
+  's3:PutEncryptionConfiguration', 's3:PutLifecycleConfiguration', 's3:PutBucketTagging', 's3:PutBucketPublicAccessBlock',
+  's3:PutBucketOwnershipControls',
+];
+/** Objects are ciphertext; reading them (HeadObject) is how Terraform refreshes them, and grants no plaintext. */
+const OBJECT_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
+const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:DeleteObjectTagging'];
 
 export class SecretsBucket extends Construct {
   readonly bucket: S3Bucket;
@@ -99,5 +114,42 @@ export class SecretsBucket extends Construct {
       policy: JSON.stringify(this.policy),
       dependsOn: [publicAccess],
     });
+  }
+
+  /** A task role of `service` lists and reads only its own prefix. */
+  readServiceStatements(service: string): PolicyStatement[] {
+    return [
+      {
+        Sid: 'ListOwnServicePrefix',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: this.bucketArn,
+        Condition: { StringLike: { 's3:prefix': `${service}/*` } },
+      },
+      { Sid: 'ReadOwnServiceObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: `${this.bucketArn}/${service}/*` },
+    ];
+  }
+
+  /** What `terraform plan` needs to refresh the bucket, its configuration and its objects. */
+  readStatements(): PolicyStatement[] {
+    return [
+      { Sid: 'ReadBucket', Effect: 'Allow', Action: BUCKET_READ_ACTIONS, Resource: this.bucketArn },
+      { Sid: 'ReadObjects', Effect: 'Allow', Action: OBJECT_READ_ACTIONS, Resource: `${this.bucketArn}/*` },
+      { Sid: 'ListBuckets', Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' },
+    ];
+  }
+
+  /** What `terraform apply` needs to manage the bucket and upload ciphertext. */
+  manageStatements(): PolicyStatement[] {
+    return [
+      ...this.readStatements(),
+      { Sid: 'ManageBucket', Effect: 'Allow', Action: BUCKET_WRITE_ACTIONS, Resource: this.bucketArn },
+      { Sid: 'WriteObjects', Effect: 'Allow', Action: OBJECT_WRITE_ACTIONS, Resource: `${this.bucketArn}/*` },
+    ];
+  }
+
+  /** An explicit deny of every object write, for read-only principals. */
+  denyWriteStatement(): PolicyStatement {
+    return { Sid: 'NeverWriteObjects', Effect: 'Deny', Action: OBJECT_WRITE_ACTIONS, Resource: `${this.bucketArn}/*` };
   }
 }

@@ -12,7 +12,9 @@ import type { SecretFile } from '../lib/tree.ts';
 import { SecretsBucket } from './bucket.ts';
 import { SecretsKey } from './key.ts';
 import { SecretObjects } from './objects.ts';
+import { OperatorAccess } from './operator-access.ts';
 import { partitionOf } from './policy.ts';
+import { ServiceAccess } from './service-access.ts';
 
 export interface EnvironmentStackProps {
   readonly env: string;
@@ -31,6 +33,9 @@ export class EnvironmentStack extends TerraformStack {
   readonly key: SecretsKey;
   readonly bucket: SecretsBucket;
   readonly objects: SecretObjects;
+  /** One task role per service, by service name. */
+  readonly services: ReadonlyMap<string, ServiceAccess>;
+  readonly operators: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -58,7 +63,9 @@ export class EnvironmentStack extends TerraformStack {
     });
 
     const partition = partitionOf(settings.region);
-    this.key = new SecretsKey(this, 'key', { env, alias: settings.keyAlias });
+    this.key = new SecretsKey(this, 'key', {
+      env, alias: settings.keyAlias, partition, region: settings.region, administrators: settings.keyAdministrators,
+    });
     this.bucket = new SecretsBucket(this, 'bucket', {
       bucketName: `${settings.bucketPrefix}${env}-secrets`,
       partition,
@@ -66,6 +73,14 @@ export class EnvironmentStack extends TerraformStack {
       vpcEndpointId: settings.vpcEndpointId,
     });
     this.objects = new SecretObjects(this, 'objects', { bucket: this.bucket, files: props.files, terraformDir: props.terraformDir });
+
+    const services = [...new Set(props.files.map((file) => file.service))].sort();
+    this.services = new Map(services.map((service) => [service, new ServiceAccess(this, `service-${service}`, {
+      env, service, bucket: this.bucket, key: this.key, extraTrustedPrincipals: settings.taskRoleTrustedPrincipals,
+    })]));
+    this.operators = new OperatorAccess(this, 'operators', {
+      env, partition, bucket: this.bucket, key: this.key, backend: settings.backend, roles: settings.roles,
+    });
 
     new TerraformOutput(this, 'bucket_name', { value: this.bucket.bucket.bucket, description: 'SECRETS_BUCKET for the runtime' });
     new TerraformOutput(this, 'key_arn', { value: this.key.key.arn });

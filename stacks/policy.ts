@@ -5,7 +5,8 @@ export interface PolicyStatement {
   readonly Effect: 'Allow' | 'Deny';
   readonly Principal?: '*' | Record<string, string | string[]>;
   readonly Action: string | string[];
-  readonly Resource: string | string[];
+  /** Absent in trust policies, where the role itself is the resource. */
+  readonly Resource?: string | string[];
   readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 

@@ -19,6 +19,8 @@ describe('settings', () => {
         backend: { type: 'local' },
         local: false,
         keyAlias: 'alias/kms-secrets/staging',
+        taskRoleTrustedPrincipals: [],
+        roles: {},
       });
     } finally {
       project.remove();
@@ -52,9 +54,27 @@ describe('settings', () => {
     [{ environments: { prod: { backend: { type: 'gcs' } } } }, /type must be "local" or "s3"/],
     [{ environments: { prod: { keyAlias: 'alias/aws/s3' } } }, /keyAlias "alias\/aws\/s3"/],
     [{ environments: { prod: { local: 'yes' } } }, /local must be true or false/],
+    [{ environments: { prod: { taskRoleTrustedPrincipals: ['bob'] } } }, /taskRoleTrustedPrincipals holds "bob"/],
+    [{ environments: { prod: { roles: { admin: { awsPrincipals: [] } } } } }, /unknown setting "admin"/],
+    [{ environments: { prod: { roles: { ciPlan: {} } } } }, /roles.ciPlan trusts nobody/],
+    [{ environments: { prod: { roles: { ciPlan: { oidc: { providerArn: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com' } } } } } },
+      /oidc.subjects must name at least one subject/],
   ])('refuses %j with a message that says what is allowed', (raw, message) => {
     expect(() => parseSettings(raw).forEnv('prod')).toThrow(SettingsError);
     expect(() => parseSettings(raw).forEnv('prod')).toThrow(message);
+  });
+
+  it('reads operator role trusts: IAM principals and OIDC subjects', () => {
+    const roles = parseSettings({ defaults: { roles: {
+      deployer: { awsPrincipals: ['arn:aws:iam::111111111111:role/admin'] },
+      ciPlan: { oidc: { providerArn: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com', subjects: ['repo:acme/app:*'] } },
+    } } }).forEnv('prod').roles;
+    expect(roles).toEqual({
+      deployer: { awsPrincipals: ['arn:aws:iam::111111111111:role/admin'] },
+      ciPlan: { awsPrincipals: [], oidc: {
+        providerArn: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com', audience: 'sts.amazonaws.com', subjects: ['repo:acme/app:*'],
+      } },
+    });
   });
 
   it('refuses a settings file that is not JSON, naming the file', () => {

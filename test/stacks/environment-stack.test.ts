@@ -37,8 +37,8 @@ describe('EnvironmentStack', () => {
     });
   });
 
-  it('outputs the bucket name, key ARN and alias', () => {
-    expect(Object.keys(config.output).sort()).toEqual(['bucket_name', 'key_alias', 'key_arn']);
+  it('outputs the bucket name, key ARN, alias and the operators\' policy ARNs', () => {
+    expect(Object.keys(config.output).sort()).toEqual(['bucket_name', 'ci_plan_policy_arn', 'deployer_policy_arn', 'developer_policy_arn', 'key_alias', 'key_arn']);
   });
 
   it('points a local env at the local endpoint, path-style', () => {
