@@ -1,0 +1,50 @@
+/**
+ * `npm run local -- [--dir .local-aws] [--port 4580] [--host 127.0.0.1] [--allow-non-loopback]`:
+ * starts the local AWS endpoint and prints what to export to use it. Fault rules can be given as JSON
+ * in LOCAL_AWS_FAULTS. Stops cleanly on SIGINT/SIGTERM.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { faultsFromEnv } from './faults.ts';
+import { DEFAULT_REGION } from './protocol.ts';
+import { start } from './server.ts';
+import { TEST_CREDENTIALS } from './terraform-provider.ts';
+
+const DEFAULT_PORT = 4580;
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string', default: '.local-aws' },
+    port: { type: 'string', default: process.env.LOCAL_AWS_PORT ?? String(DEFAULT_PORT) },
+    host: { type: 'string', default: '127.0.0.1' },
+    'allow-non-loopback': { type: 'boolean', default: false },
+  },
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`--port must be a port number (0 for any free port), not ${values.port}\n`);
+  process.exit(2);
+}
+
+const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'] });
+for (const rule of faultsFromEnv(process.env)) endpoint.faults.add(rule);
+
+process.stdout.write([
+  `Local AWS endpoint (KMS, S3, IAM, STS, SSM, Secrets Manager) on ${endpoint.url}, state in ${resolve(values.dir)}`,
+  'Use it from this shell with:',
+  `  export AWS_ENDPOINT_URL=${endpoint.url}`,
+  `  export AWS_REGION=${DEFAULT_REGION} AWS_DEFAULT_REGION=${DEFAULT_REGION}`,
+  `  export AWS_ACCESS_KEY_ID=${TEST_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${TEST_CREDENTIALS.secretAccessKey}`,
+  'Press Ctrl-C to stop.',
+  '',
+].join('\n'));
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void endpoint.stop().then(() => {
+      process.stdout.write('Local AWS endpoint stopped.\n');
+      process.exit(0);
+    });
+  });
+}

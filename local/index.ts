@@ -1,0 +1,5 @@
+export { start, type LocalEndpoint, type StartOptions } from './server.ts';
+export type { FaultKind, FaultRule, Faults } from './faults.ts';
+export type { RequestLogEntry } from './request-log.ts';
+export { ACCOUNT_ID } from './protocol.ts';
+export { awsProviderConfig, TEST_CREDENTIALS, terraformProvider, terraformProviderEnv } from './terraform-provider.ts';

@@ -1,0 +1,100 @@
+/**
+ * STS (query protocol) and the identity of every request. Any access key the endpoint did not issue is
+ * the account's admin (the root), so `test`/`test` can do everything; AssumeRole issues temporary
+ * credentials that act as the role, and every request made with them is authorized against its policies.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Iam } from './iam.ts';
+import { ACCOUNT_ID, AwsError, type Caller, type QueryOperations, type SignatureScope } from './protocol.ts';
+import { JsonStore } from './state.ts';
+
+interface Session {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  roleName: string;
+  roleArn: string;
+  roleId: string;
+  sessionName: string;
+  /** Epoch milliseconds. */
+  expiration: number;
+}
+
+const MIN_DURATION_SECONDS = 900;
+const DEFAULT_DURATION_SECONDS = 3600;
+
+export const ADMIN_ARN = `arn:aws:iam::${ACCOUNT_ID}:root`;
+
+function randomText(bytes: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string {
+  return [...randomBytes(bytes)].map((byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+export class Sts {
+  private readonly store: JsonStore<{ sessions: Session[] }>;
+
+  constructor(dir: string, private readonly iam: Iam) {
+    this.store = new JsonStore(dir, 'sts', () => ({ sessions: [] }));
+  }
+
+  /** The caller a request's credentials stand for; throws when they are missing, forged or expired. */
+  caller(scope: SignatureScope): Caller {
+    const accessKeyId = scope.accessKeyId;
+    if (!accessKeyId) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token: sign it with SigV4 (any access key, e.g. test/test)', 403);
+    const session = this.store.data.sessions.find((s) => s.accessKeyId === accessKeyId);
+    if (!session) return { accessKeyId, arn: ADMIN_ARN, userId: ACCOUNT_ID };
+    if (scope.sessionToken !== session.sessionToken) {
+      throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    }
+    if (Date.now() >= session.expiration) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 400);
+    return {
+      accessKeyId,
+      arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${session.roleName}/${session.sessionName}`,
+      userId: `${session.roleId}:${session.sessionName}`,
+      role: { name: session.roleName, arn: session.roleArn },
+    };
+  }
+
+  readonly operations: QueryOperations = {
+    GetCallerIdentity: (_input, call) => ({ UserId: call.caller.userId, Account: ACCOUNT_ID, Arn: call.caller.arn }),
+    AssumeRole: (input, call) => {
+      const roleArn = input.string('RoleArn');
+      const sessionName = input.string('RoleSessionName');
+      call.authorize('sts:AssumeRole', roleArn);
+      if (input.optionalString('Policy') !== undefined || input.memberList('PolicyArns').length > 0) {
+        throw new AwsError('ValidationError', 'The local endpoint does not support session policies (Policy, PolicyArns) in AssumeRole');
+      }
+      if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+        throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      }
+      const role = this.iam.findRole(roleArn.slice(roleArn.lastIndexOf('/') + 1));
+      if (!role || role.arn !== roleArn) {
+        throw new AwsError('AccessDenied', `User: ${call.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+      }
+      const duration = input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS;
+      if (duration < MIN_DURATION_SECONDS || duration > role.maxSessionDuration) {
+        throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role or is below ${MIN_DURATION_SECONDS}.`);
+      }
+      const session: Session = {
+        accessKeyId: `ASIA${randomText(16)}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+        sessionToken: randomBytes(96).toString('base64'),
+        roleName: role.name,
+        roleArn: role.arn,
+        roleId: role.roleId,
+        sessionName,
+        expiration: Date.now() + duration * 1000,
+      };
+      this.store.data.sessions = [...this.store.data.sessions.filter((s) => s.expiration > Date.now()), session];
+      this.store.save();
+      return {
+        Credentials: {
+          AccessKeyId: session.accessKeyId,
+          SecretAccessKey: session.secretAccessKey,
+          SessionToken: session.sessionToken,
+          Expiration: new Date(session.expiration).toISOString(),
+        },
+        AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role.name}/${sessionName}` },
+      };
+    },
+  };
+}
