@@ -1,12 +1,13 @@
-import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
+import { buildClient, CommitmentPolicy, getClient, KmsKeyringNode } from '@aws-crypto/client-node';
 import {
   CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand,
   EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GetKeyPolicyCommand,
-  GetKeyRotationStatusCommand, KMSClient, ListAliasesCommand, ListResourceTagsCommand, ReEncryptCommand, RotateKeyOnDemandCommand,
+  GetKeyRotationStatusCommand, KMS, KMSClient, ListAliasesCommand, ListResourceTagsCommand, ReEncryptCommand, RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand, TagResourceCommand, UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
+import { TEST_CREDENTIALS } from '../../local/terraform-provider.ts';
 import { REGION, startEndpoint, type TestEndpoint } from './support.ts';
 
 const context = { env: 'staging', service: 'api', secret: 'password' };
@@ -206,7 +207,9 @@ describe('GenerateDataKey', () => {
 describe('the AWS Encryption SDK', () => {
   it('round-trips an envelope-encrypted message through the endpoint with KmsKeyringNode', async () => {
     const { arn } = await newKey();
-    const keyring = new KmsKeyringNode({ generatorKeyId: arn, clientProvider: () => kms });
+    // The SDK builds its own client per Region, as in production; only the endpoint is overridden.
+    const clientProvider = getClient(KMS, { endpoint: local.endpoint.url, credentials: TEST_CREDENTIALS });
+    const keyring = new KmsKeyringNode({ generatorKeyId: arn, clientProvider });
     const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
     const certificate = Buffer.alloc(10_000, 'certificate chain ');
     const { result } = await encrypt(keyring, certificate, { encryptionContext: context });

@@ -1,0 +1,152 @@
+import {
+  AttachRolePolicyCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, DeletePolicyCommand, DeleteRoleCommand,
+  DetachRolePolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand,
+  ListEntitiesForPolicyCommand, ListRolePoliciesCommand, PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { DecryptCommand, EncryptCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../lib/aws.ts';
+import { startEndpoint, type TestEndpoint } from './support.ts';
+
+const trustEcsTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const apiContext = { env: 'staging', service: 'api', secret: 'password' };
+
+let local: TestEndpoint;
+let admin: AwsClients;
+let iam: IAMClient;
+
+beforeAll(async () => {
+  local = await startEndpoint();
+  admin = local.clients();
+  iam = local.iam();
+});
+afterAll(() => local.close());
+
+describe('the default credentials', () => {
+  it('are the account root, allowed everything', async () => {
+    const identity = await admin.sts.send(new GetCallerIdentityCommand({}));
+    expect(identity).toMatchObject({ Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root' });
+  });
+});
+
+describe('IAM as the Terraform provider uses it', () => {
+  it('returns policy documents URL-encoded, as IAM does', async () => {
+    await iam.send(new CreateRoleCommand({ RoleName: 'encoded', AssumeRolePolicyDocument: trustEcsTasks }));
+    const { Role } = await iam.send(new GetRoleCommand({ RoleName: 'encoded' }));
+    expect(decodeURIComponent(Role!.AssumeRolePolicyDocument!)).toBe(trustEcsTasks);
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'encoded', PolicyName: 'inline', PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' }));
+    const inline = await iam.send(new GetRolePolicyCommand({ RoleName: 'encoded', PolicyName: 'inline' }));
+    expect(JSON.parse(decodeURIComponent(inline.PolicyDocument!)).Statement[0].Action).toBe('s3:GetObject');
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: 'encoded' }))).PolicyNames).toEqual(['inline']);
+  });
+
+  it('refuses a malformed policy document: MalformedPolicyDocument', async () => {
+    await expect(iam.send(new CreateRoleCommand({ RoleName: 'malformed', AssumeRolePolicyDocument: '{"Statement": "nope"}' })))
+      .rejects.toMatchObject({ name: 'MalformedPolicyDocumentException' });
+  });
+
+  it('keeps managed policy versions and attachments, and refuses to delete what is still attached', async () => {
+    await iam.send(new CreateRoleCommand({ RoleName: 'attached', AssumeRolePolicyDocument: trustEcsTasks }));
+    const document = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+    const { Policy } = await iam.send(new CreatePolicyCommand({ PolicyName: 'managed', PolicyDocument: document('kms:Decrypt') }));
+    expect(Policy).toMatchObject({ Arn: 'arn:aws:iam::000000000000:policy/managed', DefaultVersionId: 'v1' });
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: Policy!.Arn, PolicyDocument: document('kms:Encrypt'), SetAsDefault: true }));
+    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: Policy!.Arn, VersionId: 'v2' }));
+    expect(version.PolicyVersion).toMatchObject({ IsDefaultVersion: true });
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'attached', PolicyArn: Policy!.Arn }));
+    expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'attached' }))).AttachedPolicies).toEqual([{ PolicyName: 'managed', PolicyArn: Policy!.Arn }]);
+    expect((await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: Policy!.Arn }))).PolicyRoles!.map((r) => r.RoleName)).toEqual(['attached']);
+    await expect(iam.send(new DeleteRoleCommand({ RoleName: 'attached' }))).rejects.toMatchObject({ name: 'DeleteConflictException' });
+    await expect(iam.send(new DeletePolicyCommand({ PolicyArn: Policy!.Arn }))).rejects.toMatchObject({ name: 'DeleteConflictException' });
+    await iam.send(new DetachRolePolicyCommand({ RoleName: 'attached', PolicyArn: Policy!.Arn }));
+    await iam.send(new DeleteRoleCommand({ RoleName: 'attached' }));
+    await expect(iam.send(new GetRoleCommand({ RoleName: 'attached' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+  });
+});
+
+describe('credentials from AssumeRole', () => {
+  let role: AwsClients;
+  let roleSession: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  let keyArn: string;
+  let apiCiphertext: Uint8Array;
+  let webCiphertext: Uint8Array;
+
+  beforeAll(async () => {
+    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: 'api-task', AssumeRolePolicyDocument: trustEcsTasks }));
+    await iam.send(new PutRolePolicyCommand({
+      RoleName: 'api-task',
+      PolicyName: 'read-api-objects',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::secrets-bucket/api/*' },
+          { Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::secrets-bucket', Condition: { StringLike: { 's3:prefix': ['api/*'] } } },
+        ],
+      }),
+    }));
+    const { KeyMetadata } = await admin.kms.send(new CreateKeyCommand({}));
+    keyArn = KeyMetadata!.Arn!;
+    const { Policy } = await iam.send(new CreatePolicyCommand({
+      PolicyName: 'decrypt-api',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn, Condition: { StringEquals: { 'kms:EncryptionContext:service': 'api' } } }],
+      }),
+    }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'api-task', PolicyArn: Policy!.Arn }));
+
+    await admin.s3.send(new CreateBucketCommand({ Bucket: 'secrets-bucket' }));
+    for (const key of ['api/password', 'web/password']) await admin.s3.send(new PutObjectCommand({ Bucket: 'secrets-bucket', Key: key, Body: key }));
+    apiCiphertext = (await admin.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('api secret'), EncryptionContext: apiContext }))).CiphertextBlob!;
+    webCiphertext = (await admin.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('web secret'), EncryptionContext: { ...apiContext, service: 'web' } }))).CiphertextBlob!;
+
+    const { Credentials } = await admin.sts.send(new AssumeRoleCommand({ RoleArn: Role!.Arn, RoleSessionName: 'test-session' }));
+    roleSession = { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken! };
+    role = local.clients(roleSession);
+  });
+
+  it('identify as the assumed role', async () => {
+    const identity = await role.sts.send(new GetCallerIdentityCommand({}));
+    expect(identity.Arn).toBe('arn:aws:sts::000000000000:assumed-role/api-task/test-session');
+  });
+
+  it('may decrypt with the encryption context their policy allows', async () => {
+    const { Plaintext } = await role.kms.send(new DecryptCommand({ CiphertextBlob: apiCiphertext, EncryptionContext: apiContext }));
+    expect(Buffer.from(Plaintext!).toString()).toBe('api secret');
+  });
+
+  it('get AccessDeniedException naming the action and key for another service\'s context', async () => {
+    await expect(role.kms.send(new DecryptCommand({ CiphertextBlob: webCiphertext, EncryptionContext: { ...apiContext, service: 'web' } }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: `User: arn:aws:sts::000000000000:assumed-role/api-task/test-session is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no identity-based policy allows the kms:Decrypt action`,
+    });
+  });
+
+  it('may not encrypt, which no policy allows', async () => {
+    await expect(role.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x'), EncryptionContext: apiContext }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('read and list their own prefix but get S3 AccessDenied (403) elsewhere', async () => {
+    const own = await role.s3.send(new GetObjectCommand({ Bucket: 'secrets-bucket', Key: 'api/password' }));
+    expect(await own.Body!.transformToString()).toBe('api/password');
+    expect((await role.s3.send(new ListObjectsV2Command({ Bucket: 'secrets-bucket', Prefix: 'api/' }))).KeyCount).toBe(1);
+    await expect(role.s3.send(new GetObjectCommand({ Bucket: 'secrets-bucket', Key: 'web/password' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+      message: expect.stringContaining('s3:GetObject on resource: arn:aws:s3:::secrets-bucket/web/password'),
+    });
+    await expect(role.s3.send(new ListObjectsV2Command({ Bucket: 'secrets-bucket', Prefix: 'web/' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('may not manage IAM: AccessDenied', async () => {
+    const roleIam = new IAMClient({ endpoint: local.endpoint.url, region: 'us-east-1', credentials: roleSession });
+    await expect(roleIam.send(new CreateRoleCommand({ RoleName: 'escalate', AssumeRolePolicyDocument: trustEcsTasks }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+  });
+
+  it('are rejected with a session token that is not theirs: InvalidClientTokenId', async () => {
+    const forged = local.clients({ ...roleSession, sessionToken: 'forged' });
+    await expect(forged.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+  });
+});
