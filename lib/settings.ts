@@ -61,6 +61,11 @@ export interface EnvironmentSettings {
   readonly local: boolean;
   /** The KMS alias of the environment's key. @default "alias/kms-secrets/<env>" */
   readonly keyAlias: string;
+  /**
+   * Lets `cdktf destroy` delete the bucket with every ciphertext version in it (force_destroy).
+   * @default false: destroying an env whose bucket holds versions fails, on purpose
+   */
+  readonly forceDestroy: boolean;
   /** Principals trusted by every service's task role besides ecs-tasks.amazonaws.com. @default [] */
   readonly taskRoleTrustedPrincipals: readonly string[];
   /** Operator roles to create, by who may assume them. @default {} (managed policies only) */
@@ -78,7 +83,7 @@ type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
 
 const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
   'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
-  'backend', 'local', 'keyAlias', 'taskRoleTrustedPrincipals', 'roles',
+  'backend', 'local', 'keyAlias', 'forceDestroy', 'taskRoleTrustedPrincipals', 'roles',
 ];
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
 
@@ -151,17 +156,23 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
     vpcEndpointId = asString(raw.vpcEndpointId, `${where}: vpcEndpointId`);
     if (!/^vpce-[0-9a-f]+$/.test(vpcEndpointId)) throw new SettingsError(`${where}: vpcEndpointId "${vpcEndpointId}" is not a vpce-… id`);
   }
-  const local = raw.local === undefined ? false : raw.local;
-  if (typeof local !== 'boolean') throw new SettingsError(`${where}: local must be true or false`);
+  const local = readBoolean(raw.local, `${where}: local`);
+  const forceDestroy = readBoolean(raw.forceDestroy, `${where}: forceDestroy`);
   const keyAlias = raw.keyAlias === undefined ? `alias/kms-secrets/${env}` : asString(raw.keyAlias, `${where}: keyAlias`);
   if (!/^alias\/[A-Za-z0-9/_-]+$/.test(keyAlias) || keyAlias.startsWith('alias/aws/')) {
     throw new SettingsError(`${where}: keyAlias "${keyAlias}" must be alias/<name> with letters, digits, "/", "_" and "-" (not alias/aws/…)`);
   }
   return {
     region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
-    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, taskRoleTrustedPrincipals,
+    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
     roles: readRoles(raw.roles, `${where}: roles`),
   };
+}
+
+function readBoolean(value: unknown, where: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SettingsError(`${where} must be true or false`);
+  return value;
 }
 
 function checkPrincipals(arns: readonly string[], where: string): void {

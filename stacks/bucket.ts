@@ -17,6 +17,8 @@ export interface SecretsBucketProps {
   readonly noncurrentVersionDays: number;
   /** When set, object Get/Put/Delete must come through this VPC endpoint. @default no restriction */
   readonly vpcEndpointId?: string;
+  /** Let Terraform delete the bucket with all its versions. @default false */
+  readonly forceDestroy?: boolean;
 }
 
 /** Server-side encryption of the bucket: SSE-S3, since the content is KMS ciphertext already (D4). */
@@ -48,7 +50,7 @@ export class SecretsBucket extends Construct {
     super(scope, id);
     this.bucketName = props.bucketName;
     this.bucketArn = `arn:${props.partition}:s3:::${props.bucketName}`;
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName });
+    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName, forceDestroy: props.forceDestroy ?? false });
 
     const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
       bucket: this.bucket.id,

@@ -71,6 +71,7 @@ export class EnvironmentStack extends TerraformStack {
       partition,
       noncurrentVersionDays: settings.noncurrentVersionDays,
       vpcEndpointId: settings.vpcEndpointId,
+      forceDestroy: settings.forceDestroy,
     });
     this.objects = new SecretObjects(this, 'objects', { bucket: this.bucket, files: props.files, terraformDir: props.terraformDir });
 

@@ -19,6 +19,7 @@ describe('settings', () => {
         backend: { type: 'local' },
         local: false,
         keyAlias: 'alias/kms-secrets/staging',
+        forceDestroy: false,
         taskRoleTrustedPrincipals: [],
         roles: {},
       });
@@ -54,6 +55,7 @@ describe('settings', () => {
     [{ environments: { prod: { backend: { type: 'gcs' } } } }, /type must be "local" or "s3"/],
     [{ environments: { prod: { keyAlias: 'alias/aws/s3' } } }, /keyAlias "alias\/aws\/s3"/],
     [{ environments: { prod: { local: 'yes' } } }, /local must be true or false/],
+    [{ environments: { prod: { forceDestroy: 1 } } }, /forceDestroy must be true or false/],
     [{ environments: { prod: { taskRoleTrustedPrincipals: ['bob'] } } }, /taskRoleTrustedPrincipals holds "bob"/],
     [{ environments: { prod: { roles: { admin: { awsPrincipals: [] } } } } }, /unknown setting "admin"/],
     [{ environments: { prod: { roles: { ciPlan: {} } } } }, /roles.ciPlan trusts nobody/],

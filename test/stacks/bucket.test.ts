@@ -62,6 +62,12 @@ describe('SecretsBucket: hardening of DESIGN.md D4', () => {
     });
   });
 
+  it('is never force-destroyed unless the settings say so', () => {
+    expect(onlyResource(config, 'aws_s3_bucket').force_destroy).toBe(false);
+    const destroyable = synthEnvironment({ settings: { defaults: { forceDestroy: true } } }).config;
+    expect(onlyResource(destroyable, 'aws_s3_bucket').force_destroy).toBe(true);
+  });
+
   it('uses the partition of the region in ARNs', () => {
     const china = synthEnvironment({ settings: { defaults: { region: 'cn-north-1' } } }).config;
     expect(onlyResource(china, 'aws_s3_bucket_policy').policy).toContain('arn:aws-cn:s3:::kms-secrets-staging-secrets');

@@ -1,0 +1,115 @@
+/**
+ * The real stack, deployed for real: `cdktf deploy` with the real Terraform AWS provider against the
+ * embedded local endpoint, then a plan, an update, a plan by the CI principal and a destroy.
+ */
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { encryptSecret } from '../../lib/cipher.ts';
+import { terraformProviderEnv } from '../../local/index.ts';
+import { runCdktf } from '../../scripts/cdktf.ts';
+import { startEndpoint, type TestEndpoint } from '../local/support.ts';
+import { makeProject, type TestProject } from '../support/project.ts';
+import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+
+const MARKER = 'MARKER-PLAINTEXT-3b9d41';
+const KMS_CRYPTO = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncrypt']);
+
+describeWithTerraform('the stack deployed on the local endpoint', () => {
+  let aws: TestEndpoint;
+  let project: TestProject;
+  let adminEnv: NodeJS.ProcessEnv;
+  let fixtureKey: string;
+
+  async function writeSecret(service: string, name: string, value: string): Promise<void> {
+    const { ciphertext } = await encryptSecret(aws.clients().kms, fixtureKey, { env: 'demo', service, name }, Buffer.from(value));
+    project.write(`secrets/demo/${service}/${name}`, ciphertext);
+  }
+
+  const cdktf = (args: string[], env = adminEnv) => runCdktf(project.root, args, env);
+  const kmsCryptoCallsSince = (index: number) =>
+    aws.endpoint.requests().slice(index).filter((r) => r.service === 'kms' && KMS_CRYPTO.has(r.operation));
+
+  beforeAll(async () => {
+    aws = await startEndpoint();
+    // The ciphertext fixtures are real local-endpoint ciphertext of a marker value.
+    fixtureKey = (await aws.clients().kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    project = makeProject({
+      app: true,
+      settings: { environments: { demo: { local: true, forceDestroy: true, roles: { ciPlan: { awsPrincipals: ['arn:aws:iam::000000000000:root'] } } } } },
+    });
+    await writeSecret('api', 'db-password', `${MARKER}-db`);
+    await writeSecret('api', 'tls.crt', `${MARKER}-cert-`.padEnd(5000, 'x'));
+    await writeSecret('web', 'session-key', `${MARKER}-session`);
+    adminEnv = envWithoutAws(terraformProviderEnv(aws.endpoint.url));
+  }, 60_000);
+  afterAll(async () => {
+    project?.remove();
+    await aws?.close();
+  });
+
+  it('deploys: bucket, key, alias, roles, policies and one object per file', async () => {
+    const before = aws.endpoint.requests().length;
+    const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
+    expect(deploy.code, deploy.output).toBe(0);
+    const listed = await aws.clients().s3.send(new ListObjectsV2Command({ Bucket: 'kms-secrets-demo-secrets' }));
+    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['api/db-password', 'api/tls.crt', 'web/session-key']);
+    expect(kmsCryptoCallsSince(before)).toEqual([]);
+  }, 240_000);
+
+  it('plans no changes right after, with zero KMS cryptographic calls', async () => {
+    const before = aws.endpoint.requests().length;
+    const plan = await cdktf(['plan', 'demo']);
+    expect(plan.code, plan.output).toBe(0);
+    expect(plan.output).toMatch(/No changes\./);
+    expect(kmsCryptoCallsSince(before)).toEqual([]);
+  }, 180_000);
+
+  it('plans with the ci-plan role, whose credentials carry no KMS cryptographic right', async () => {
+    const assumed = await aws.clients().sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/kms-secrets-demo-ci-plan', RoleSessionName: 'ci' }));
+    const ci = assumed.Credentials!;
+    const ciEnv = { ...adminEnv, AWS_ACCESS_KEY_ID: ci.AccessKeyId!, AWS_SECRET_ACCESS_KEY: ci.SecretAccessKey!, AWS_SESSION_TOKEN: ci.SessionToken! };
+    const before = aws.endpoint.requests().length;
+    const plan = await cdktf(['plan', 'demo'], ciEnv);
+    expect(plan.code, plan.output).toBe(0);
+    expect(plan.output).toMatch(/No changes\./);
+    const asCi = aws.endpoint.requests().slice(before).filter((r) => r.accessKeyId === ci.AccessKeyId);
+    expect(asCi.length).toBeGreaterThan(10);
+    expect(asCi.filter((r) => /AccessDenied/.test(r.error ?? ''))).toEqual([]);
+    expect(kmsCryptoCallsSince(before)).toEqual([]);
+  }, 180_000);
+
+  it('a changed ciphertext file updates exactly that object', async () => {
+    await writeSecret('web', 'session-key', `${MARKER}-rotated`);
+    const before = aws.endpoint.requests().length;
+    const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
+    expect(deploy.code, deploy.output).toBe(0);
+    expect(deploy.output).toMatch(/0 added, 1 changed, 0 destroyed/);
+    const puts = aws.endpoint.requests().slice(before).filter((r) => r.operation === 'PutObject');
+    expect(puts).toHaveLength(1);
+  }, 240_000);
+
+  it('never writes the plaintext to the state, the synthesized files or the output', () => {
+    const files = walk(project.root).filter((f) => !f.includes(`${join(project.root, 'node_modules')}`));
+    expect(files.some((f) => f.endsWith('demo.tfstate'))).toBe(true);
+    for (const file of files) expect(readFileSync(file).includes(MARKER), file).toBe(false);
+  });
+
+  it('destroys everything', async () => {
+    const destroy = await cdktf(['destroy', 'demo', '--auto-approve']);
+    expect(destroy.code, destroy.output).toBe(0);
+    await expect(aws.clients().s3.send(new HeadBucketCommand({ Bucket: 'kms-secrets-demo-secrets' }))).rejects.toThrow();
+    expect(JSON.parse(readFileSync(join(project.root, 'state/demo.tfstate'), 'utf8')).resources).toEqual([]);
+  }, 240_000);
+});
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules') return [];
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
