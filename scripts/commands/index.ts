@@ -1,3 +1,7 @@
+import { decrypt } from './decrypt.ts';
+import { encrypt } from './encrypt.ts';
+import { list } from './list.ts';
+import { reencrypt } from './reencrypt.ts';
 import { verify } from './verify.ts';
 
 /** A CLI command: parses its own arguments and calls into lib/ or runtime/. */
@@ -7,5 +11,9 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  encrypt,
+  decrypt,
+  list,
+  reencrypt,
   verify,
 };

@@ -1,0 +1,107 @@
+/**
+ * What the operator commands share: which env they act on, which key and region, and the AWS clients.
+ *
+ * Env: `--env`, else SECRETS_ENV, else the settings' defaultEnv. An env is a directory under secrets/
+ * (one stack each, DESIGN.md D1), so a name without one is unknown — except for `encrypt --env NEW`:
+ * naming a new env on the command line is how its first secret (and so its stack) comes to exist, while a
+ * typo in SECRETS_ENV or a stale defaultEnv never silently starts one.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { awsClients, type AwsClients } from '../lib/aws.ts';
+import { KmsSecretsError, SecretsTreeError } from '../lib/errors.ts';
+import { assertEnvName } from '../lib/naming.ts';
+import type { EnvironmentSettings, Settings } from '../lib/settings.ts';
+import { scanSecretsTree, SECRETS_DIR, type SecretFile } from '../lib/tree.ts';
+
+/** node:util parseArgs, with a mistyped option reported as one line and the usage, not a stack trace. */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    if (!String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw error;
+    throw new KmsSecretsError((error as Error).message, { hint: usage.split('\n')[0] });
+  }
+}
+
+/** The option definitions every AWS-calling command accepts, for node:util parseArgs. */
+export const AWS_OPTIONS = {
+  profile: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+export const ENV_OPTION = { env: { type: 'string', short: 'e' } } as const;
+
+export interface ChosenEnv {
+  readonly env: string;
+  /** Whether secrets/<env> does not exist yet (only `encrypt --env` may create it). */
+  readonly isNew: boolean;
+}
+
+/** The env a command acts on; `allowNew` lets an env named with --env start without a directory. */
+export function chooseEnv(projectRoot: string, settings: Settings, flag: string | undefined, allowNew = false): ChosenEnv {
+  const fromEnvironment = process.env.SECRETS_ENV || undefined;
+  const env = flag ?? fromEnvironment ?? settings.defaultEnv;
+  assertEnvName(env);
+  if (existsSync(join(projectRoot, SECRETS_DIR, env))) return { env, isNew: false };
+  if (allowNew && flag !== undefined) return { env, isNew: true };
+  const source = flag !== undefined ? '--env' : fromEnvironment !== undefined ? 'SECRETS_ENV' : 'the settings\' defaultEnv';
+  const known = knownEnvironments(projectRoot);
+  throw new KmsSecretsError(
+    `unknown env "${env}" (from ${source}): there is no ${SECRETS_DIR}/${env} directory; envs: ${known.join(', ') || 'none yet'}`,
+    {
+      hint: allowNew
+        ? `to start a new env, name it on the command line: --env ${env}`
+        : 'choose an env with --env or SECRETS_ENV',
+    },
+  );
+}
+
+/** The env directories under secrets/, sorted. */
+function knownEnvironments(projectRoot: string): string[] {
+  const root = join(projectRoot, SECRETS_DIR);
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+export interface AwsFlags {
+  readonly profile?: string;
+  readonly region?: string;
+}
+
+/**
+ * Clients for an env. Region: --region, else what the SDK finds (AWS_REGION, the profile's region),
+ * else the env's region from the settings — the region its key lives in.
+ */
+export async function clientsForEnv(flags: AwsFlags, envSettings: EnvironmentSettings): Promise<AwsClients> {
+  // The SDK warns on stderr under Node < 22 about its releases after January 2027; the project supports
+  // Node 20, and a command's stderr is for its own one-line errors.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const region = flags.region ?? process.env.AWS_REGION ?? (await profileRegion(flags.profile)) ?? envSettings.region;
+  return awsClients({ region, profile: flags.profile });
+}
+
+/** The region of the selected profile in the shared config, as the SDK itself would resolve it. */
+async function profileRegion(profile: string | undefined): Promise<string | undefined> {
+  try {
+    return await awsClients({ profile }).kms.config.region();
+  } catch {
+    return undefined; // no region configured anywhere: the settings decide
+  }
+}
+
+/**
+ * The secret files of one env (or of all), after checking the tree: a problem in scope is an error that
+ * lists every problem there, while problems in other envs do not stop work on this one.
+ */
+export async function secretsInScope(projectRoot: string, settings: Settings, env?: string): Promise<SecretFile[]> {
+  const tree = await scanSecretsTree(projectRoot, settings);
+  const inScope = (path: string) => env === undefined || path.startsWith(`${SECRETS_DIR}/${env}/`) || path === `${SECRETS_DIR}/${env}`;
+  const problems = tree.problems.filter((problem) => inScope(problem.file));
+  if (problems.length > 0) throw new SecretsTreeError(problems);
+  return tree.files.filter((file) => env === undefined || file.env === env);
+}

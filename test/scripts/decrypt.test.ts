@@ -1,0 +1,82 @@
+/** `kms-secrets decrypt`: a ciphertext opens only at its place, and the value is shown only when asked for. */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { TestProject } from '../support/project.ts';
+import { cli, localProject, runInTerminal, startAws, type Aws } from './support.ts';
+
+let aws: Aws;
+let project: TestProject;
+beforeAll(async () => (aws = await startAws()));
+afterAll(() => aws.close());
+afterEach(() => project?.remove());
+
+function copySecret(from: string, to: string): void {
+  const target = join(project.root, 'secrets', to);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(join(project.root, 'secrets', from), target);
+}
+
+describe('a ciphertext decrypts only at the place it was encrypted for', () => {
+  test('a KMS blob copied to another service or env fails, naming the encryption context', async () => {
+    project = localProject(['demo', 'other']);
+    await cli(aws, project, ['encrypt', 'api/password'], { input: 'value' });
+    copySecret('demo/api/password', 'demo/web/password');
+    copySecret('demo/api/password', 'other/api/password');
+    const otherService = await cli(aws, project, ['decrypt', 'web/password']);
+    const otherEnv = await cli(aws, project, ['decrypt', '--env', 'other', 'api/password']);
+
+    for (const [run, file] of [[otherService, 'secrets/demo/web/password'], [otherEnv, 'secrets/other/api/password']] as const) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `kms-secrets: ${file}: InvalidCiphertextException: the ciphertext was made for another env/service/secret (encryption context) or with a key this caller cannot use\n` +
+        'hint: a ciphertext is bound to its env, service and name; encrypt the value again at this place\n',
+      );
+    }
+  });
+
+  test('an envelope copied to another env fails, naming the context key that differs', async () => {
+    project = localProject(['demo', 'other']);
+    await cli(aws, project, ['encrypt', 'api/tls.crt', '--from-file', project.write('in/cert', randomBytes(5000))]);
+    copySecret('demo/api/tls.crt', 'other/api/tls.crt');
+    const run = await cli(aws, project, ['decrypt', '--env', 'other', 'api/tls.crt']);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secret api\/tls\.crt \(env other\): the envelope was encrypted for another place \(encryption context env differs\)\n/);
+  });
+});
+
+describe('what decrypt shows', () => {
+  test('into a pipe: the raw value alone on stdout, the summary on stderr', async () => {
+    project = localProject();
+    const value = Buffer.concat([randomBytes(40), Buffer.from('\n')]);
+    await cli(aws, project, ['encrypt', 'api/blob', '--from-file', project.write('in/blob', value)]);
+    const run = await cli(aws, project, ['decrypt', 'api/blob']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdoutBytes).toEqual(value);
+    expect(run.stderr).toBe(`env demo: secrets/demo/api/blob decrypts: 41 bytes, sha256 ${createHash('sha256').update(value).digest('hex')}\n`);
+  });
+
+  test('on a terminal: length and fingerprint only, the value with --reveal', async () => {
+    project = localProject();
+    const value = `shown-only-on-request-${randomBytes(4).toString('hex')}`;
+    await cli(aws, project, ['encrypt', 'api/password'], { input: value });
+    const checked = await runInTerminal(aws, project, ['decrypt', 'api/password']);
+    const revealed = await runInTerminal(aws, project, ['decrypt', 'api/password', '--reveal']);
+
+    const summary = `env demo: secrets/demo/api/password decrypts: ${value.length} bytes, sha256 ${createHash('sha256').update(value).digest('hex')}\r\n`;
+    expect(checked.screen).toBe(summary);
+    expect(revealed.screen).toBe(`${summary}${value}\r\n`);
+  });
+
+  test('a secret that does not exist points to list', async () => {
+    project = localProject();
+    const run = await cli(aws, project, ['decrypt', 'api/nothing']);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('kms-secrets: no such secret: secrets/demo/api/nothing does not exist\nhint: see the env\'s secrets with: npm run list -- --env demo\n');
+  });
+});

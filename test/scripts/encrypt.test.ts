@@ -1,0 +1,236 @@
+/** `kms-secrets encrypt`: every way a value comes in, the rules that refuse to write, and what failures say. */
+import { DisableKeyCommand } from '@aws-sdk/client-kms';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { ACCOUNT_ID, TEST_CREDENTIALS } from '../../local/index.ts';
+import type { TestProject } from '../support/project.ts';
+import { ALIAS, cli, filesIn, hangingEndpoint, localProject, REGION, runInTerminal, startAws, startCli, type Aws } from './support.ts';
+
+let aws: Aws;
+let project: TestProject;
+beforeAll(async () => (aws = await startAws()));
+afterAll(() => aws.close());
+afterEach(() => project?.remove());
+
+const secretFile = (name: string) => join(project.root, 'secrets', 'demo', 'api', name);
+
+async function decrypted(name: string): Promise<Buffer> {
+  const run = await cli(aws, project, ['decrypt', `api/${name}`]);
+  expect(run.stderr).toMatch(/decrypts/);
+  return run.stdoutBytes;
+}
+
+describe('the value round-trips through KMS from every input', () => {
+  test('a hidden prompt on a terminal, asked twice, never echoed', async () => {
+    project = localProject();
+    const value = `typed-${randomBytes(6).toString('hex')}`;
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/typed'], [
+      { after: 'value for demo/api/typed (hidden): ', type: `${value}\r` },
+      { after: 'again, to confirm: ', type: `${value}\r` },
+    ]);
+
+    expect(run.code).toBe(0);
+    expect(run.screen).toContain('env demo: wrote secrets/demo/api/typed — local blob');
+    expect(run.screen).not.toContain(value);
+    expect((await decrypted('typed')).toString()).toBe(value);
+  });
+
+  test('two different answers at the prompt write nothing', async () => {
+    project = localProject();
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/typo'], [
+      { after: '(hidden): ', type: 'first-answer\r' },
+      { after: 'confirm: ', type: 'second-answer\r' },
+    ]);
+
+    expect(run.code).toBe(1);
+    expect(run.screen).toContain('kms-secrets: the two entries differ; nothing was written');
+    expect(existsSync(secretFile('typo'))).toBe(false);
+  });
+
+  test('piped input loses one trailing newline, "\\n" or "\\r\\n"; --keep-newline keeps it', async () => {
+    project = localProject();
+    expect((await cli(aws, project, ['encrypt', '--env', 'demo', 'api/lf'], { input: 'value\n\n' })).code).toBe(0);
+    expect((await cli(aws, project, ['encrypt', 'api/crlf'], { input: 'value\r\n' })).code).toBe(0);
+    expect((await cli(aws, project, ['encrypt', 'api/kept', '--keep-newline'], { input: 'value\r\n' })).code).toBe(0);
+
+    expect(await decrypted('lf')).toEqual(Buffer.from('value\n'));
+    expect(await decrypted('crlf')).toEqual(Buffer.from('value'));
+    expect(await decrypted('kept')).toEqual(Buffer.from('value\r\n'));
+  });
+
+  test('--from-file is byte-exact: binary bytes, and a 5,000-byte certificate as an envelope', async () => {
+    project = localProject();
+    const binary = Buffer.concat([randomBytes(300), Buffer.from([0, 0x0a, 0x0d, 0x0a])]);
+    const certificate = Buffer.from(`-----BEGIN CERTIFICATE-----\n${randomBytes(3600).toString('base64').replace(/.{64}/g, '$&\n')}`.padEnd(4999, 'A') + '\n');
+    expect(certificate.length).toBe(5000);
+    const binaryRun = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/key.der', '--from-file', project.write('in/key.der', binary)]);
+    const certRun = await cli(aws, project, ['encrypt', 'api/tls.crt', '--from-file', project.write('in/tls.crt', certificate)]);
+
+    expect(binaryRun.code).toBe(0);
+    expect(certRun.stdout).toMatch(/^env demo: wrote secrets\/demo\/api\/tls\.crt — envelope \(Encryption SDK\), \d+ bytes of ciphertext, key alias\/kms-secrets\/demo\n$/);
+    expect(readFileSync(secretFile('tls.crt')).subarray(0, 3)).toEqual(Buffer.from([0x02, 0x04, 0x78]));
+    expect(await decrypted('key.der')).toEqual(binary);
+    expect(await decrypted('tls.crt')).toEqual(certificate);
+  });
+
+  test('an empty value is refused', async () => {
+    project = localProject();
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/empty'], { input: '\n' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: empty value refused/);
+    expect(existsSync(secretFile('empty'))).toBe(false);
+  });
+});
+
+describe('replacing a secret', () => {
+  test('is refused without --force, and the error says that is rotation and how', async () => {
+    project = localProject();
+    await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'old' });
+    const before = readFileSync(secretFile('password'));
+    const run = await cli(aws, project, ['encrypt', 'api/password'], { input: 'new' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'kms-secrets: secrets/demo/api/password already exists; replacing a secret\'s value is rotating it\n' +
+      'hint: to rotate it, run: npm run encrypt -- --env demo api/password --force (then deploy, and restart the services that read it)\n',
+    );
+    expect(readFileSync(secretFile('password'))).toEqual(before);
+  });
+
+  test('happens with --force, and says "replaced"', async () => {
+    project = localProject();
+    await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'old' });
+    const run = await cli(aws, project, ['encrypt', 'api/password', '--force'], { input: 'new' });
+
+    expect(run.stdout).toMatch(/^env demo: replaced secrets\/demo\/api\/password/);
+    expect((await decrypted('password')).toString()).toBe('new');
+  });
+});
+
+describe('an interrupted encrypt leaves the old file and nothing else', () => {
+  test('Ctrl-C at the prompt', async () => {
+    project = localProject();
+    await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'old' });
+    const before = readFileSync(secretFile('password'));
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/password', '--force'], [
+      { after: '(hidden): ', type: 'new-value\r' },
+      { after: 'confirm: ', type: '\x03' },
+    ]);
+
+    expect(run.code).toBe(130); // script(1) reports a child killed by SIGINT as 128 + 2
+    expect(readFileSync(secretFile('password'))).toEqual(before);
+    expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['password']);
+  });
+
+  test('SIGINT while the KMS call is in flight', async () => {
+    project = localProject();
+    await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'old' });
+    const before = readFileSync(secretFile('password'));
+    const kms = await hangingEndpoint();
+    try {
+      const { child, done } = startCli(aws, project, ['encrypt', 'api/password', '--force'], { input: 'new-value', env: { AWS_ENDPOINT_URL_KMS: kms.url } });
+      await kms.arrived;
+      child.kill('SIGINT');
+      const run = await done;
+
+      expect(run.signal).toBe('SIGINT');
+      expect(readFileSync(secretFile('password'))).toEqual(before);
+      expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['password']);
+    } finally {
+      await kms.close();
+    }
+  });
+});
+
+describe('refusals name the rule', () => {
+  test('an env that does not exist needs --env to be created', async () => {
+    project = localProject(['demo'], false);
+    const implied = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v', env: { SECRETS_ENV: 'prodution' } });
+    const named = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'v' });
+
+    expect(implied.code).toBe(1);
+    expect(implied.stderr).toBe(
+      'kms-secrets: unknown env "prodution" (from SECRETS_ENV): there is no secrets/prodution directory; envs: none yet\n' +
+      'hint: to start a new env, name it on the command line: --env prodution\n',
+    );
+    expect(named.stdout).toMatch(/^env demo \(new\): wrote secrets\/demo\/api\/password/);
+  });
+
+  test('a name that breaks the naming rule says the rule', async () => {
+    project = localProject();
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/9lives'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secret name "9lives" breaks the naming rule: letters, digits.*\[A-Z_\]\[A-Z0-9_\]\*/);
+  });
+
+  test('the value is never an argument', async () => {
+    project = localProject();
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', 'hunter2'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: encrypt takes exactly one <service>\/<secret>; the value is never an argument\n/);
+  });
+});
+
+describe('AWS failures are one line and a hint', () => {
+  test('AccessDenied names the action and the key', async () => {
+    project = localProject();
+    const admin = { endpoint: aws.endpoint.url, region: REGION, credentials: TEST_CREDENTIALS };
+    const iam = new IAMClient(admin);
+    await iam.send(new CreateRoleCommand({
+      RoleName: 'decrypt-only',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }] }),
+    }));
+    await iam.send(new PutRolePolicyCommand({
+      RoleName: 'decrypt-only',
+      PolicyName: 'decrypt',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] }),
+    }));
+    const { Credentials } = await new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/decrypt-only`, RoleSessionName: 'dev' }));
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], {
+      input: 'v',
+      env: { AWS_ACCESS_KEY_ID: Credentials!.AccessKeyId, AWS_SECRET_ACCESS_KEY: Credentials!.SecretAccessKey, AWS_SESSION_TOKEN: Credentials!.SessionToken },
+    });
+
+    expect(run.code).toBe(1);
+    const [message, hint, ...rest] = run.stderr.split('\n');
+    expect(message).toMatch(new RegExp(`^kms-secrets: secrets/demo/api/password: encrypt needs kms:Encrypt on ${ALIAS}: AccessDeniedException: User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/decrypt-only/dev is not authorized to perform: kms:Encrypt`));
+    expect(hint).toMatch(/^hint: use credentials that hold kms:Encrypt on alias\/kms-secrets\/demo/);
+    expect(rest).toEqual(['']);
+    expect(existsSync(secretFile('password'))).toBe(false);
+  });
+
+  test('a disabled key', async () => {
+    project = localProject();
+    const keyId = await aws.createKey('alias/disabled-for-test');
+    await aws.clients.kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', '--key', 'alias/disabled-for-test'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/password: alias\/disabled-for-test cannot be used, it is disabled or pending deletion: DisabledException/);
+    expect(run.stderr).toMatch(/\nhint: enable it .* or choose another key with --key\n$/);
+  });
+
+  test('no credentials, reported before anyone is asked for the value', async () => {
+    project = localProject();
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/password'], [], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+
+    expect(run.code).toBe(1);
+    expect(run.screen).toMatch(/^kms-secrets: secrets\/demo\/api\/password: no AWS credentials found \(default chain: .*\)\r\nhint: pick credentials: --profile NAME or AWS_PROFILE/);
+  });
+
+  test('throttling is retried with backoff', async () => {
+    project = localProject();
+    aws.endpoint.faults.add({ service: 'kms', operation: 'Encrypt', kind: 'throttle', times: 2 });
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], { input: 'v' });
+
+    expect(run.code).toBe(0);
+    expect(aws.endpoint.requests().filter((r) => r.operation === 'Encrypt' && r.fault === 'throttle')).toHaveLength(2);
+  });
+});
