@@ -46,7 +46,7 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     retryMode: 'adaptive' as const,
   };
   const endpointOverridden = Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
-  return {
+  return withoutNodeVersionWarning(() => ({
     kms: new KMS(common),
     // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
     s3: new S3Client({ ...common, forcePathStyle: endpointOverridden }),
@@ -54,5 +54,22 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     secretsManager: new SecretsManagerClient(common),
     sts: new STSClient(common),
     region: options.region,
-  };
+  }));
+}
+
+/**
+ * The SDK warns on stderr under Node < 22 about its releases after January 2027. The project supports
+ * Node 20 with the SDK versions its lockfile pins, and stderr is for our own one-line errors. The switch
+ * is set only while clients are built, so it never reaches an app's environment through `exec`.
+ */
+function withoutNodeVersionWarning<T>(build: () => T): T {
+  const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  const previous = process.env[name];
+  process.env[name] = 'true';
+  try {
+    return build();
+  } finally {
+    if (previous === undefined) delete process.env[name];
+    else process.env[name] = previous;
+  }
 }

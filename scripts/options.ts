@@ -78,9 +78,6 @@ export interface AwsFlags {
  * else the env's region from the settings — the region its key lives in.
  */
 export async function clientsForEnv(flags: AwsFlags, envSettings: EnvironmentSettings): Promise<AwsClients> {
-  // The SDK warns on stderr under Node < 22 about its releases after January 2027; the project supports
-  // Node 20, and a command's stderr is for its own one-line errors.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = flags.region ?? process.env.AWS_REGION ?? (await profileRegion(flags.profile)) ?? envSettings.region;
   return awsClients({ region, profile: flags.profile });
 }

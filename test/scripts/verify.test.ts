@@ -35,6 +35,7 @@ describe('kms-secrets verify', () => {
     project = makeProject({ files: { 'kms-secrets.json': '{"defaults": {"regoin": "eu-west-1"}}' } });
     const run = await runCli(['verify'], { cwd: project.root });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('kms-secrets: kms-secrets.json: defaults: unknown setting "regoin"; allowed: region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId, backend, local, keyAlias\n');
+    expect(run.stderr).toMatch(/^kms-secrets: kms-secrets.json: defaults: unknown setting "regoin"; allowed: region, bucketPrefix, .*\n$/);
+    expect(run.stderr.split('\n')).toHaveLength(2);
   });
 });
