@@ -1,8 +1,10 @@
 import { decrypt } from './decrypt.ts';
 import { encrypt } from './encrypt.ts';
+import { exec } from './exec.ts';
 import { list } from './list.ts';
 import { reencrypt } from './reencrypt.ts';
 import { verify } from './verify.ts';
+import { write } from './write.ts';
 
 /** A CLI command: parses its own arguments and calls into lib/ or runtime/. */
 export interface Command {
@@ -16,4 +18,6 @@ export const COMMANDS: Record<string, Command> = {
   list,
   reencrypt,
   verify,
+  exec,
+  write,
 };

@@ -1,0 +1,112 @@
+/**
+ * Container start time: from starting the entrypoint process until the app runs, for N secrets of one
+ * service on the local endpoint. The app is `date +%s%N`, which prints the moment it started. Compared:
+ * `kms-secrets exec` from the single-file bundle, and the classic shell loop: one `aws s3 cp --recursive`,
+ * then one `aws kms decrypt` process per file. Each exec figure is the median of a few runs; the classic
+ * loop runs once per N (it is slow).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildRuntimeBundle } from '../runtime/build.ts';
+import { openStore, putSecrets, runtimeEnv } from '../test/runtime/support.ts';
+
+export interface RuntimeBenchRow {
+  readonly secrets: number;
+  readonly execSeconds: number;
+  /** Only for the small N the classic loop can do in reasonable time. */
+  readonly classicSeconds?: number;
+}
+
+export interface RuntimeBenchOptions {
+  readonly sizes?: readonly number[];
+  readonly classicSizes?: readonly number[];
+  /** Runs per exec figure; the median is kept. */
+  readonly runs?: number;
+}
+
+/** The classic entrypoint of the blog posts, with the encryption context our ciphertext needs. */
+const CLASSIC_LOOP = `set -eu
+dir=$(mktemp -d)
+aws s3 cp --recursive --quiet "s3://$SECRETS_BUCKET/$SERVICE/" "$dir" --endpoint-url "$AWS_ENDPOINT_URL"
+for file in "$dir"/*; do
+  name=$(basename "$file")
+  variable=$(printf '%s' "$name" | tr 'a-z.-' 'A-Z__')
+  value=$(aws kms decrypt --ciphertext-blob "fileb://$file" --encryption-context "env=$SECRETS_ENV,service=$SERVICE,secret=$name" \\
+    --endpoint-url "$AWS_ENDPOINT_URL" --output text --query Plaintext | base64 -d)
+  export "$variable=$value"
+done
+rm -rf "$dir"
+exec date +%s%N`;
+
+export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<RuntimeBenchRow[]> {
+  const sizes = options.sizes ?? [1, 10, 20, 100, 1_000];
+  const classicSizes = new Set(options.classicSizes ?? [1, 10, 20]);
+  const runs = options.runs ?? 5;
+  const work = mkdtempSync(join(tmpdir(), 'kms-secrets-bench-'));
+  const store = await openStore('bench');
+  try {
+    const bundle = join(work, 'kms-secrets-runtime.mjs');
+    await buildRuntimeBundle(bundle);
+    const rows: RuntimeBenchRow[] = [];
+    for (const secrets of sizes) {
+      const service = `n${secrets}`;
+      await putSecrets(store, Object.fromEntries(Array.from({ length: secrets }, (_, i) => [`${service}/secret-${i}`, `bench-value-${i}`])));
+      const env = runtimeEnv(store, { SECRETS_SERVICES: service, SERVICE: service });
+      const times: number[] = [];
+      for (let run = 0; run < runs; run++) times.push(await untilAppRuns(process.execPath, [bundle, 'exec', '--', 'date', '+%s%N'], env));
+      const classicSeconds = classicSizes.has(secrets) ? await untilAppRuns('sh', ['-c', CLASSIC_LOOP], env) : undefined;
+      rows.push({ secrets, execSeconds: median(times), classicSeconds });
+    }
+    return rows;
+  } finally {
+    await store.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function runtimeTable(rows: readonly RuntimeBenchRow[]): string {
+  const lines = [
+    '| secrets | `kms-secrets exec`, bundle (s) | classic loop: `aws s3 cp` + `aws kms decrypt` per file (s) | classic ÷ exec |',
+    '|---:|---:|---:|---:|',
+  ];
+  for (const row of rows) {
+    const classic = row.classicSeconds === undefined ? 'not run' : row.classicSeconds.toFixed(2);
+    const ratio = row.classicSeconds === undefined ? '' : `${(row.classicSeconds / row.execSeconds).toFixed(0)}×`;
+    lines.push(`| ${row.secrets} | ${row.execSeconds.toFixed(3)} | ${classic} | ${ratio} |`);
+  }
+  const at = (n: number) => rows.find((row) => row.secrets === n);
+  const [one, hundred, twenty] = [at(1), at(100), at(20)];
+  if (one && hundred) lines.push('', `N=100 takes ${(hundred.execSeconds / one.execSeconds).toFixed(2)}× the time of N=1 (target ≤ 1.5×).`);
+  if (twenty?.classicSeconds) lines.push(`At N=20 exec is ${(twenty.classicSeconds / twenty.execSeconds).toFixed(0)}× faster than the classic loop (target ≥ 50×).`);
+  return lines.join('\n');
+}
+
+/** Seconds from spawning the entrypoint until the app printed its start time (both wall clock). */
+function untilAppRuns(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const startedMs = performance.timeOrigin + performance.now();
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const appStartedMs = Number(BigInt(stdout.trim() || '0') / 1000n) / 1000;
+      if (code === 0 && appStartedMs > startedMs) resolve((appStartedMs - startedMs) / 1000);
+      else reject(new Error(`${command} exited ${code}:\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(runtimeTable(await benchRuntime()));
+}

@@ -1,0 +1,156 @@
+/**
+ * The runtime's commands, `exec` and `write`, as both `kms-secrets` and the single-file bundle run them:
+ * argument parsing, stderr lines (names and causes, never values) and exit codes. stdout belongs to the
+ * command, so the wrapper never writes there except for --help.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { awsClients, type AwsClients } from '../lib/aws.ts';
+import { KmsSecretsError } from '../lib/errors.ts';
+import { CommandNotStartedError, runChild } from './child.ts';
+import { DEFAULT_DEADLINE_MS } from './deadline.ts';
+import { prepareEnvironment } from './exec.ts';
+import { failureLine, SecretsLoadError } from './failures.ts';
+import { selectionFrom, UsageError } from './selection.ts';
+import { writeSecrets } from './sidecar.ts';
+import { SignalRelay, signalExitCode, StoppedBySignal } from './signals.ts';
+
+/** Options that cannot work: nothing was loaded or started. */
+export const EXIT_USAGE = 2;
+/** Fail closed: some secret could not be loaded, so the command never started (EX_CONFIG of sysexits.h). */
+export const EXIT_NOT_LOADED = 78;
+
+const SELECTION_OPTIONS = {
+  bucket: { type: 'string' },
+  env: { type: 'string', short: 'e' },
+  service: { type: 'string', multiple: true, short: 's' },
+  deadline: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const SELECTION_HELP = `  --bucket B        the env's secrets bucket (SECRETS_BUCKET)
+  --env E           the env, part of every encryption context (SECRETS_ENV)
+  --service S       a service whose secrets to load; repeat it or separate with commas (SECRETS_SERVICES)
+  --deadline SEC    give up when not everything is loaded within SEC seconds (default ${DEFAULT_DEADLINE_MS / 1000})
+  --verbose         list the variables set (names and sources, never values) on stderr`;
+
+const EXEC_HELP = `usage: kms-secrets exec [options] -- <command> [args…]
+
+Loads every secret of the services, resolves ssm:// and secretsmanager:// values in the environment,
+then runs the command with them in its environment. If anything cannot be loaded the command never
+starts and the exit code is ${EXIT_NOT_LOADED}; otherwise it is the command's (128+n when signal n killed it).
+
+${SELECTION_HELP}
+  --override        let a secret replace a variable already set in the environment (SECRETS_OVERRIDE=1)
+`;
+
+const WRITE_HELP = `usage: kms-secrets write --dir <dir> [options]
+
+Loads every secret of the services and writes each to <dir>/<VARIABLE> (mode 0400, <dir> 0700),
+atomically, then exits 0; if anything cannot be loaded nothing is written and the exit code is ${EXIT_NOT_LOADED}.
+
+  --dir DIR         where to write (a memory-backed volume)
+${SELECTION_HELP}
+`;
+
+export async function execCommand(args: readonly string[]): Promise<number> {
+  const separator = args.indexOf('--');
+  const own = separator < 0 ? args : args.slice(0, separator);
+  const [command, ...commandArgs] = separator < 0 ? [] : args.slice(separator + 1);
+  // Installed first: as PID 1, SIGTERM during loading would otherwise be dropped by the kernel.
+  const relay = new SignalRelay();
+  try {
+    const values = parse(own, { ...SELECTION_OPTIONS, override: { type: 'boolean' } });
+    if (values.help) return help(EXEC_HELP);
+    if (!command) throw new UsageError('no command to run: put it after --, e.g. kms-secrets exec -- node server.js');
+    const options = {
+      selection: selectionFrom(values, process.env),
+      deadlineMs: deadlineMs(values.deadline),
+      override: Boolean(values.override) || ['1', 'true'].includes(process.env.SECRETS_OVERRIDE ?? ''),
+      stopped: relay.stopped,
+    };
+    const clients = awsClients();
+    const { env, variables } = await prepareEnvironment(options, clients, process.env).finally(() => destroy(clients));
+    if (values.verbose) {
+      for (const { variable, source } of variables) note(`set ${variable} from ${source}`);
+      note(`starting ${command} with ${variables.length} variable${variables.length === 1 ? '' : 's'} set`);
+    }
+    return await runChild(command, commandArgs, env, relay);
+  } catch (error) {
+    return failed(error, 'the command was not started');
+  } finally {
+    relay.dispose();
+  }
+}
+
+export async function writeCommand(args: readonly string[]): Promise<number> {
+  const relay = new SignalRelay();
+  try {
+    const values = parse(args, { ...SELECTION_OPTIONS, dir: { type: 'string' } });
+    if (values.help) return help(WRITE_HELP);
+    if (!values.dir) throw new UsageError('missing --dir <directory>');
+    const options = {
+      selection: selectionFrom(values, process.env),
+      dir: values.dir,
+      deadlineMs: deadlineMs(values.deadline),
+      stopped: relay.stopped,
+    };
+    const clients = awsClients();
+    const paths = await writeSecrets(options, clients).finally(() => destroy(clients));
+    if (values.verbose) for (const path of paths) note(`wrote ${path}`);
+    return 0;
+  } catch (error) {
+    return failed(error, 'no file was written');
+  } finally {
+    relay.dispose();
+  }
+}
+
+function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // parseArgs's own messages name the option ("Unknown option '--servce'").
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function deadlineMs(seconds: string | undefined): number {
+  if (seconds === undefined) return DEFAULT_DEADLINE_MS;
+  const value = Number(seconds);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--deadline must be a number of seconds above 0, not "${seconds}"`);
+  return value * 1000;
+}
+
+/** The exit code for an error, after saying on stderr what happened. */
+function failed(error: unknown, consequence: string): number {
+  if (error instanceof SecretsLoadError) {
+    for (const failure of error.failures) note(failureLine(failure));
+    note(`${error.failures.length} secret${error.failures.length === 1 ? '' : 's'} could not be loaded; ${consequence}`);
+    return EXIT_NOT_LOADED;
+  }
+  if (error instanceof KmsSecretsError) {
+    note(error.message);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    if (error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof StoppedBySignal) return signalExitCode(error.signal);
+    if (error instanceof CommandNotStartedError) return error.exitCode;
+    return EXIT_NOT_LOADED;
+  }
+  // A bug: keep the stack for the report. Errors never carry values (none is ever put into one).
+  note(`unexpected error; ${consequence}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT_NOT_LOADED;
+}
+
+function help(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function note(line: string): void {
+  process.stderr.write(`kms-secrets: ${line}\n`);
+}
+
+function destroy(clients: AwsClients): void {
+  for (const client of [clients.kms, clients.s3, clients.ssm, clients.secretsManager, clients.sts]) client.destroy();
+}

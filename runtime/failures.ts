@@ -1,0 +1,75 @@
+/**
+ * Why a secret could not be loaded, one line each. The runtime fails closed, so these lines are all an
+ * operator sees of a task that did not start: they name the service/secret (or variable) and the kind
+ * of cause, and they never contain a value (AWS messages name actions and resources, never payloads).
+ */
+import { classifyAwsError, type FailureKind } from '../lib/aws-errors.ts';
+import { KmsSecretsError } from '../lib/errors.ts';
+
+export type LoadFailureKind =
+  | FailureKind
+  /** The overall deadline passed before the secret was loaded. */
+  | 'deadline'
+  /** An object key or variable that breaks the naming rule, or two secrets for one variable. */
+  | 'naming'
+  /** An object under the service prefix that is not ciphertext. */
+  | 'not-ciphertext'
+  /** A value an environment variable cannot hold (not UTF-8, or a NUL byte), or a binary Secrets Manager secret. */
+  | 'not-text'
+  /** A variable already set in the environment that a secret would replace (see --override). */
+  | 'already-set';
+
+export interface LoadFailure {
+  /** What failed: `api/db-password`, `api/*` for a listing, or `DATABASE_URL=ssm://…` for a reference. */
+  readonly subject: string;
+  readonly kind: LoadFailureKind;
+  /** The cause in one line, without any value. */
+  readonly cause: string;
+}
+
+const KIND_WORDS: Record<LoadFailureKind, string> = {
+  'access-denied': 'AccessDenied',
+  'not-found': 'not found',
+  'context-mismatch': 'context mismatch',
+  throttled: 'throttled',
+  deadline: 'deadline exceeded',
+  unreachable: 'endpoint unreachable',
+  'disabled-key': 'key disabled',
+  'no-credentials': 'no credentials',
+  'invalid-input': 'invalid request',
+  naming: 'naming rule',
+  'not-ciphertext': 'not ciphertext',
+  'not-text': 'not text',
+  'already-set': 'already set',
+  other: 'error',
+};
+
+export function failureLine(failure: LoadFailure): string {
+  return `${failure.subject}: ${KIND_WORDS[failure.kind]} (${failure.cause})`;
+}
+
+/** Some secrets could not be loaded; every failure is listed, one per line, by subject. */
+export class SecretsLoadError extends KmsSecretsError {
+  readonly failures: readonly LoadFailure[];
+
+  constructor(unsorted: readonly LoadFailure[]) {
+    const failures = [...unsorted].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+    const count = `${failures.length} secret${failures.length === 1 ? '' : 's'}`;
+    super(`${count} could not be loaded:\n${failures.map((f) => `  ${failureLine(f)}`).join('\n')}`, {
+      hint: 'nothing was started; fix the causes above (task role, object keys, references) and start again',
+    });
+    this.failures = failures;
+  }
+}
+
+/**
+ * The failure an error of an AWS call stands for. Once the deadline's signal has fired, whatever the
+ * call was doing (typically backing off from throttling) is reported as the deadline.
+ */
+export function failureFromError(subject: string, error: unknown, signal: AbortSignal): LoadFailure {
+  if (signal.aborted) {
+    const reason = signal.reason instanceof Error ? signal.reason.message : 'the deadline passed';
+    return { subject, kind: 'deadline', cause: reason };
+  }
+  return { subject, ...classifyAwsError(error) };
+}

@@ -1,0 +1,4 @@
+// The runtime as a library, for apps that load their secrets themselves.
+export { loadSecrets, type LoadSecretsOptions, type SecretClients } from './load.ts';
+export { SecretsLoadError, type LoadFailure, type LoadFailureKind } from './failures.ts';
+export { UsageError, type Selection } from './selection.ts';

@@ -1,0 +1,122 @@
+/**
+ * Loading the secrets of a selection from the env's bucket: one paginated listing per service prefix,
+ * then fetch and decrypt of every object in parallel under one concurrency limit and one deadline.
+ * The encryption context comes from the object key, so a ciphertext copied to another place fails.
+ * Every failure is collected rather than stopping at the first, so one run names all of them.
+ */
+import type { KMS } from '@aws-sdk/client-kms';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { awsClients } from '../lib/aws.ts';
+import { decryptSecret } from '../lib/cipher.ts';
+import { KmsSecretsError } from '../lib/errors.ts';
+import { detectFormat, FORMAT_HEADERS } from '../lib/formats.ts';
+import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
+import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
+import { Deadline, DEFAULT_DEADLINE_MS, withAbortSignal } from './deadline.ts';
+import { secretValues } from './environ.ts';
+import { failureFromError, SecretsLoadError, type LoadFailure } from './failures.ts';
+import { assertSelection, type Selection } from './selection.ts';
+
+/** The clients a load needs; any object built by lib/aws.ts awsClients() has them. */
+export interface SecretClients {
+  readonly s3: S3Client;
+  readonly kms: KMS;
+}
+
+export interface LoadedSecret {
+  readonly ref: SecretRef;
+  readonly variable: string;
+  /** `<service>/<name>`, for messages. */
+  readonly source: string;
+  /** The plaintext; callers zero it once they have used it. */
+  readonly value: Buffer;
+}
+
+export interface Loaded<T> {
+  readonly loaded: T[];
+  readonly failures: LoadFailure[];
+}
+
+export async function loadBucketSecrets(selection: Selection, clients: SecretClients, signal: AbortSignal): Promise<Loaded<LoadedSecret>> {
+  const limit = concurrencyLimit(MAX_PARALLEL_CALLS);
+  const s3 = withAbortSignal(clients.s3, signal);
+  const kms = withAbortSignal(clients.kms, signal);
+  const loaded: LoadedSecret[] = [];
+  const failures: LoadFailure[] = [];
+
+  const loadOne = async (ref: SecretRef): Promise<void> => {
+    const source = objectKey(ref);
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: selection.bucket, Key: source }));
+      const ciphertext = await object.Body!.transformToByteArray();
+      if (!detectFormat(ciphertext)) {
+        failures.push({ subject: source, kind: 'not-ciphertext', cause: `the object starts with none of the known headers: ${FORMAT_HEADERS}` });
+        return;
+      }
+      loaded.push({ ref, variable: envVarName(ref.name), source, value: await decryptSecret(kms, ref, ciphertext) });
+    } catch (error) {
+      // decryptSecret's own error (as opposed to the SDK's) is the envelope naming another place.
+      failures.push(error instanceof KmsSecretsError && !signal.aborted
+        ? { subject: source, kind: 'context-mismatch', cause: error.message }
+        : failureFromError(source, error, signal));
+    }
+  };
+
+  const loadService = async (service: string): Promise<void> => {
+    const prefix = `${service}/`;
+    const tasks: Promise<void>[] = [];
+    let objects = 0;
+    try {
+      for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: selection.bucket, Prefix: prefix })) {
+        for (const { Key: key } of page.Contents ?? []) {
+          // Keys ending in "/" are the empty "folders" consoles create, not secrets.
+          if (!key || key.endsWith('/')) continue;
+          objects += 1;
+          const name = key.slice(prefix.length);
+          const problem = secretNameProblem(name);
+          if (problem) failures.push({ subject: key, kind: 'naming', cause: problem });
+          else tasks.push(limit(() => loadOne({ env: selection.env, service, name })));
+        }
+      }
+      if (objects === 0) {
+        failures.push({ subject: `${prefix}*`, kind: 'not-found', cause: `no secrets under s3://${selection.bucket}/${prefix}; is the service name right, and deployed?` });
+      }
+    } catch (error) {
+      failures.push(failureFromError(`${prefix}*`, error, signal));
+    }
+    await Promise.all(tasks);
+  };
+
+  await Promise.all(selection.services.map(loadService));
+  loaded.sort((a, b) => compare(a.source, b.source));
+  return { loaded, failures };
+}
+
+export interface LoadSecretsOptions extends Selection {
+  /** @default awsClients(): the SDK's default credentials, region and AWS_ENDPOINT_URL */
+  readonly clients?: SecretClients;
+  /** Overall time limit of the load. @default 30_000 */
+  readonly deadlineMs?: number;
+}
+
+/**
+ * For apps that load their secrets themselves: variable name (`DB_PASSWORD`) → value, by the same rules
+ * as `kms-secrets exec`. Throws SecretsLoadError listing every secret that could not be loaded.
+ */
+export async function loadSecrets(options: LoadSecretsOptions): Promise<Record<string, string>> {
+  assertSelection(options);
+  const deadline = new Deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  try {
+    const { loaded, failures } = await loadBucketSecrets(options, options.clients ?? awsClients(), deadline.signal);
+    const { values, failures: valueFailures } = secretValues(loaded);
+    failures.push(...valueFailures);
+    if (failures.length > 0) throw new SecretsLoadError(failures);
+    return Object.fromEntries(values.map(({ variable, value }) => [variable, value]));
+  } finally {
+    deadline.clear();
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

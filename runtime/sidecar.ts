@@ -1,0 +1,64 @@
+/**
+ * Sidecar mode: each secret written to `<dir>/<VARIABLE>` (mode 0400, directory 0700) for an app that
+ * reads files, typically from a memory-backed volume shared with a sidecar container that ran first.
+ * Every file is replaced atomically (lib/atomic-file.ts: temp file in the same directory, then rename),
+ * so the app never reads half a secret, and a re-run replaces the read-only files (a rename needs write
+ * access to the directory, not to the file).
+ */
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-file.ts';
+import { KmsSecretsError } from '../lib/errors.ts';
+import { Deadline } from './deadline.ts';
+import { duplicateVariables } from './environ.ts';
+import { SecretsLoadError } from './failures.ts';
+import { loadBucketSecrets, type SecretClients } from './load.ts';
+import type { Selection } from './selection.ts';
+
+const SECRET_FILE_MODE = 0o400;
+const SECRET_DIR_MODE = 0o700;
+
+export interface WriteOptions {
+  readonly selection: Selection;
+  readonly dir: string;
+  readonly deadlineMs: number;
+  /** Aborted (with its reason as the error) when the run must stop, e.g. on SIGTERM. */
+  readonly stopped: AbortSignal;
+}
+
+/**
+ * Loads every secret of the selection, then writes them all; returns the paths written. When any secret
+ * cannot be loaded, nothing is written. Values are written as they are, so binary secrets work here.
+ */
+export async function writeSecrets(options: WriteOptions, clients: SecretClients): Promise<string[]> {
+  const deadline = new Deadline(options.deadlineMs, options.stopped);
+  const { loaded, failures } = await loadBucketSecrets(options.selection, clients, deadline.signal).finally(() => deadline.clear());
+  try {
+    if (options.stopped.aborted) throw options.stopped.reason;
+    failures.push(...duplicateVariables(loaded));
+    if (failures.length > 0) throw new SecretsLoadError(failures);
+    return await writeFiles(options.dir, loaded);
+  } finally {
+    for (const secret of loaded) secret.value.fill(0);
+  }
+}
+
+async function writeFiles(dir: string, secrets: readonly { readonly variable: string; readonly value: Buffer }[]): Promise<string[]> {
+  const paths: string[] = [];
+  try {
+    await mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
+    // A volume's mount point exists before we run, with the volume's mode: make it ours alone.
+    await chmod(dir, SECRET_DIR_MODE);
+    for (const secret of secrets) {
+      const path = join(dir, secret.variable);
+      await writeFileAtomic(path, secret.value, { mode: SECRET_FILE_MODE });
+      paths.push(path);
+    }
+    return paths;
+  } catch (error) {
+    // fs messages name the path and the errno, never the content.
+    throw new KmsSecretsError(`cannot write the secret files in ${dir} (${paths.length} written): ${(error as Error).message}`, {
+      hint: 'the directory must be writable by this user: run the sidecar as the app\'s user, on a volume that user owns',
+    });
+  }
+}

@@ -1,0 +1,124 @@
+/** `kms-secrets exec`: which variables the command gets, and the rules that refuse to start it. */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT_NOT_LOADED, EXIT_USAGE } from '../../runtime/cli.ts';
+import { EXIT_COMMAND_NOT_FOUND } from '../../runtime/child.ts';
+import { runCli } from '../support/cli.ts';
+import { childReport, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
+
+let store: Store;
+const api = { dbPassword: secretValue('api-db'), tlsCrt: secretValue('api-tls').padEnd(6000, 'x') };
+const worker = { queueUrl: secretValue('worker-queue') };
+const web = { sessionKey: secretValue('web-session') };
+
+beforeAll(async () => {
+  store = await openStore();
+  await putSecrets(store, {
+    'api/db-password': api.dbPassword,
+    'api/tls.crt': api.tlsCrt, // over 4 KB: an Encryption SDK envelope
+    'worker/queue-url': worker.queueUrl,
+    'web/session-key': web.sessionKey,
+    'twin-a/db-password': secretValue('twin-a'),
+    'twin-b/db-password': secretValue('twin-b'),
+  });
+  // Empty "folders", as the S3 console creates them: not secrets.
+  for (const key of ['api/', 'worker/old/']) await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: Buffer.alloc(0) }));
+});
+afterAll(() => store.close());
+
+const PRINT = 'print=DB_PASSWORD,TLS_CRT,QUEUE_URL,SESSION_KEY';
+
+describe('the command’s environment', () => {
+  test('is its own environment plus exactly the secrets of the selected services, named by the tree’s rule', async () => {
+    const env = runtimeEnv(store, { SECRETS_SERVICES: 'api,worker' });
+    const run = await execChild(store, [], [PRINT], env);
+
+    expect(run.code).toBe(0);
+    const report = childReport(run);
+    expect(report.fingerprints).toEqual({
+      DB_PASSWORD: fingerprint(api.dbPassword),
+      TLS_CRT: fingerprint(api.tlsCrt),
+      QUEUE_URL: fingerprint(worker.queueUrl),
+    });
+    expect(report.names).toEqual([...Object.keys(env), 'DB_PASSWORD', 'QUEUE_URL', 'TLS_CRT'].sort());
+  });
+
+  test('takes --service over SECRETS_SERVICES, and --bucket/--env over their variables', async () => {
+    const env = runtimeEnv(store, { SECRETS_SERVICES: 'api', SECRETS_BUCKET: 'no-such-bucket', SECRETS_ENV: 'production' });
+    const run = await execChild(store, ['--bucket', store.bucket, '--env', store.env, '--service', 'web'], [PRINT], env);
+
+    expect(run.code).toBe(0);
+    expect(childReport(run).fingerprints).toEqual({ SESSION_KEY: fingerprint(web.sessionKey) });
+  });
+
+  test('--verbose names each variable and its source on stderr, never a value', async () => {
+    const run = await execChild(store, ['--service', 'api', '--verbose']);
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('kms-secrets: set DB_PASSWORD from api/db-password\n');
+    expect(run.stderr).toContain('kms-secrets: set TLS_CRT from api/tls.crt\n');
+    expect(run.stderr).toMatch(/starting .*node with 2 variables set/);
+  });
+});
+
+describe('a variable already in the environment', () => {
+  test('is not replaced: the command does not start, and the variable is named', async () => {
+    const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, { DB_PASSWORD: 'from-the-image' }));
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toContain('kms-secrets: api/db-password: already set (DB_PASSWORD is already set in the environment;');
+  });
+
+  test('is replaced with --override', async () => {
+    const run = await execChild(store, ['--service', 'api', '--override'], [PRINT], runtimeEnv(store, { DB_PASSWORD: 'from-the-image' }));
+
+    expect(run.code).toBe(0);
+    expect(childReport(run).fingerprints.DB_PASSWORD).toBe(fingerprint(api.dbPassword));
+  });
+
+  test('is replaced with SECRETS_OVERRIDE=1', async () => {
+    const run = await execChild(store, ['--service', 'api'], [PRINT], runtimeEnv(store, { DB_PASSWORD: '', SECRETS_OVERRIDE: '1' }));
+
+    expect(run.code).toBe(0);
+    expect(childReport(run).fingerprints.DB_PASSWORD).toBe(fingerprint(api.dbPassword));
+  });
+});
+
+describe('names that cannot become variables', () => {
+  test('two services with a secret for the same variable: the command does not start', async () => {
+    const run = await execChild(store, ['--service', 'twin-a', '--service', 'twin-b']);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toContain('kms-secrets: twin-b/db-password: naming rule (maps to DB_PASSWORD, like twin-a/db-password;');
+  });
+
+  test('an object whose name breaks the naming rule is refused by name', async () => {
+    await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'odd/9lives', Body: 'never read' }));
+    const run = await execChild(store, ['--service', 'odd']);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toContain('kms-secrets: odd/9lives: naming rule (secret name "9lives" breaks the naming rule');
+  });
+});
+
+describe('usage', () => {
+  test('without a bucket, the command does not start and the exit code is 2', async () => {
+    const env = runtimeEnv(store, { SECRETS_SERVICES: 'api' });
+    delete env.SECRETS_BUCKET;
+    const run = await execChild(store, [], [], env);
+
+    expect(run.code).toBe(EXIT_USAGE);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toContain('missing --bucket (or SECRETS_BUCKET)');
+  });
+
+  test('a command that does not exist exits 127, as in a shell', async () => {
+    const run = await runCli(['exec', '--service', 'api', '--', 'no-such-command-here'], { cwd: store.scratch, env: runtimeEnv(store) });
+
+    expect(run.code).toBe(EXIT_COMMAND_NOT_FOUND);
+    expect(run.stderr).toContain('cannot run "no-such-command-here": not found');
+  });
+});

@@ -1,0 +1,89 @@
+/** `ssm://` and `secretsmanager://` values in the environment are replaced by what they point to. */
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { childReport, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
+
+let store: Store;
+/** 23 parameters: three GetParameters calls of at most 10 names. */
+const parameters = Array.from({ length: 23 }, (_, i) => ({ name: `/app/param-${i}`, variable: `PARAM_${i}`, value: secretValue(`param-${i}`) }));
+const versions = [secretValue('db-url-v1'), secretValue('db-url-v2')];
+const apiToken = secretValue('sm-api-token');
+const dbPassword = secretValue('api-db');
+
+beforeAll(async () => {
+  store = await openStore();
+  await putSecrets(store, { 'api/db-password': dbPassword });
+  for (const { name, value } of parameters) {
+    store.values.add(value);
+    await store.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString' }));
+  }
+  for (const value of versions) {
+    store.values.add(value);
+    await store.clients.ssm.send(new PutParameterCommand({ Name: '/app/db-url', Value: value, Type: 'SecureString', Overwrite: true }));
+  }
+  store.values.add(apiToken);
+  await store.clients.secretsManager.send(new CreateSecretCommand({ Name: 'app/api-token', SecretString: apiToken }));
+  await store.clients.secretsManager.send(new CreateSecretCommand({ Name: 'app/keystore', SecretBinary: Buffer.from([0, 1, 2, 255]) }));
+});
+afterAll(() => store.close());
+
+function getParametersCalls(): number {
+  return store.endpoint.requests().filter((r) => r.operation === 'GetParameters').length;
+}
+
+describe('references in the environment', () => {
+  test('ssm:// values become the decrypted parameter, at most 10 names per GetParameters call', async () => {
+    const env = runtimeEnv(store, {
+      SECRETS_SERVICES: 'api',
+      ...Object.fromEntries(parameters.map(({ name, variable }) => [variable, `ssm://${name}`])),
+      DB_URL_FIRST: 'ssm:///app/db-url:1',
+      DB_URL_LATEST: 'ssm:///app/db-url',
+      PARAM_0_AGAIN: 'ssm:///app/param-0',
+    });
+    const before = getParametersCalls();
+    const names = [...parameters.map((p) => p.variable), 'DB_URL_FIRST', 'DB_URL_LATEST', 'PARAM_0_AGAIN', 'DB_PASSWORD'];
+    const run = await execChild(store, [], [`print=${names.join(',')}`], env);
+
+    expect(run.code).toBe(0);
+    expect(childReport(run).fingerprints).toEqual({
+      ...Object.fromEntries(parameters.map(({ variable, value }) => [variable, fingerprint(value)])),
+      DB_URL_FIRST: fingerprint(versions[0]!),
+      DB_URL_LATEST: fingerprint(versions[1]!),
+      PARAM_0_AGAIN: fingerprint(parameters[0]!.value),
+      DB_PASSWORD: fingerprint(dbPassword),
+    });
+    // 25 distinct names and selectors: 3 calls.
+    expect(getParametersCalls() - before).toBe(3);
+  });
+
+  test('secretsmanager:// values become the secret’s SecretString', async () => {
+    const run = await execChild(store, ['--service', 'api'], ['print=API_TOKEN'], runtimeEnv(store, { API_TOKEN: 'secretsmanager://app/api-token' }));
+
+    expect(run.code).toBe(0);
+    expect(childReport(run).fingerprints).toEqual({ API_TOKEN: fingerprint(apiToken) });
+  });
+
+  test('--verbose names each resolved variable with its reference', async () => {
+    const run = await execChild(store, ['--service', 'api', '--verbose'], [], runtimeEnv(store, { API_TOKEN: 'secretsmanager://app/api-token' }));
+
+    expect(run.stderr).toContain('kms-secrets: set API_TOKEN from secretsmanager://app/api-token\n');
+  });
+});
+
+describe('a reference that cannot be resolved stops the start', () => {
+  test.each([
+    ['a missing parameter', { DB_URL: 'ssm:///app/missing' }, 'DB_URL=ssm:///app/missing: not found (SSM parameter /app/missing does not exist'],
+    ['a missing parameter version', { DB_URL: 'ssm:///app/db-url:9' }, 'DB_URL=ssm:///app/db-url:9: not found ('],
+    ['a missing secret', { API_TOKEN: 'secretsmanager://app/missing' }, 'API_TOKEN=secretsmanager://app/missing: not found (ResourceNotFoundException'],
+    ['a binary secret', { KEYSTORE: 'secretsmanager://app/keystore' }, 'KEYSTORE=secretsmanager://app/keystore: not text (secret app/keystore holds SecretBinary'],
+    ['a malformed reference', { DB_URL: 'ssm:///app/db-url:latest' }, 'DB_URL=ssm:///app/db-url:latest: invalid request (expected ssm://<parameter name>[:<version number>]'],
+  ])('%s', async (_case, references, line) => {
+    const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, references));
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toContain(`kms-secrets: ${line}`);
+  });
+});

@@ -1,0 +1,80 @@
+/** `kms-secrets write`: the sidecar that leaves each secret in a file for an app container. */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { runCli } from '../support/cli.ts';
+import { expectNoValueIn, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
+
+let store: Store;
+const dbPassword = secretValue('api-db');
+/** Not UTF-8 and with NUL bytes: no environment variable could hold it, a file can. */
+const keystore = Buffer.concat([Buffer.from([0, 0xff, 0xfe, 0]), Buffer.from(secretValue('keystore'))]);
+
+beforeAll(async () => {
+  store = await openStore();
+  await putSecrets(store, { 'api/db-password': dbPassword, 'api/keystore.p12': keystore });
+});
+afterAll(() => store.close());
+
+async function write(dir: string, flags: string[] = ['--service', 'api']) {
+  const run = await runCli(['write', '--dir', dir, ...flags], { cwd: store.scratch, env: runtimeEnv(store) });
+  expectNoValueIn(store, run);
+  return run;
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe('kms-secrets write', () => {
+  test('writes each secret to <dir>/<VARIABLE>, mode 0400, in a directory of mode 0700, and nothing else', async () => {
+    const dir = join(store.scratch, 'volume', 'secrets');
+    const run = await write(dir);
+
+    expect(run.code).toBe(0);
+    expect(mode(dir)).toBe(0o700);
+    expect(readdirSync(dir).sort()).toEqual(['DB_PASSWORD', 'KEYSTORE_P12']);
+    expect(mode(join(dir, 'DB_PASSWORD'))).toBe(0o400);
+    expect(mode(join(dir, 'KEYSTORE_P12'))).toBe(0o400);
+    expect(readFileSync(join(dir, 'DB_PASSWORD')).equals(Buffer.from(dbPassword))).toBe(true);
+    expect(readFileSync(join(dir, 'KEYSTORE_P12')).equals(keystore), 'binary secrets are written byte for byte').toBe(true);
+  });
+
+  test('a second run replaces the read-only files with the current values', async () => {
+    const dir = join(store.scratch, 'rerun');
+    expect((await write(dir)).code).toBe(0);
+    const rotated = secretValue('api-db-rotated');
+    await putSecrets(store, { 'api/db-password': rotated });
+    const run = await write(dir);
+
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(dir, 'DB_PASSWORD')).equals(Buffer.from(rotated))).toBe(true);
+    expect(mode(join(dir, 'DB_PASSWORD'))).toBe(0o400);
+    expect(readdirSync(dir).sort()).toEqual(['DB_PASSWORD', 'KEYSTORE_P12']);
+  });
+
+  test('when a secret cannot be loaded, nothing is written and the exit code is 78', async () => {
+    const dir = join(store.scratch, 'failed');
+    const run = await write(dir, ['--service', 'api', '--service', 'ghost']);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toContain('kms-secrets: ghost/*: not found (');
+    expect(run.stderr).toContain('no file was written');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test('a directory it cannot write to is named, and the exit code is 78', async () => {
+    const file = join(store.scratch, 'not-a-directory');
+    writeFileSync(file, '');
+    const run = await write(join(file, 'secrets'));
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${join(file, 'secrets')} (0 written): ENOTDIR`);
+  });
+
+  test('--verbose names the files written', async () => {
+    const dir = join(store.scratch, 'verbose');
+    const run = await write(dir, ['--service', 'api', '--verbose']);
+
+    expect(run.stderr).toContain(`kms-secrets: wrote ${join(dir, 'DB_PASSWORD')}\n`);
+  });
+});
