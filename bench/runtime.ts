@@ -15,7 +15,10 @@ import { openStore, putSecrets, runtimeEnv } from '../test/runtime/support.ts';
 
 export interface RuntimeBenchRow {
   readonly secrets: number;
+  /** Median of the runs. */
   readonly execSeconds: number;
+  /** Fastest of the runs: what the machine can do when other load leaves it alone. */
+  readonly execBestSeconds: number;
   /** Only for the small N the classic loop can do in reasonable time. */
   readonly classicSeconds?: number;
 }
@@ -23,7 +26,7 @@ export interface RuntimeBenchRow {
 export interface RuntimeBenchOptions {
   readonly sizes?: readonly number[];
   readonly classicSizes?: readonly number[];
-  /** Runs per exec figure; the median is kept. */
+  /** Runs per exec figure. @default 7 */
   readonly runs?: number;
 }
 
@@ -44,7 +47,7 @@ exec date +%s%N`;
 export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<RuntimeBenchRow[]> {
   const sizes = options.sizes ?? [1, 10, 20, 100, 1_000];
   const classicSizes = new Set(options.classicSizes ?? [1, 10, 20]);
-  const runs = options.runs ?? 5;
+  const runs = options.runs ?? 7;
   const work = mkdtempSync(join(tmpdir(), 'kms-secrets-bench-'));
   const store = await openStore('bench');
   try {
@@ -58,7 +61,7 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
       const times: number[] = [];
       for (let run = 0; run < runs; run++) times.push(await untilAppRuns(process.execPath, [bundle, 'exec', '--', 'date', '+%s%N'], env));
       const classicSeconds = classicSizes.has(secrets) ? await untilAppRuns('sh', ['-c', CLASSIC_LOOP], env) : undefined;
-      rows.push({ secrets, execSeconds: median(times), classicSeconds });
+      rows.push({ secrets, execSeconds: median(times), execBestSeconds: Math.min(...times), classicSeconds });
     }
     return rows;
   } finally {
@@ -69,18 +72,24 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
 
 export function runtimeTable(rows: readonly RuntimeBenchRow[]): string {
   const lines = [
-    '| secrets | `kms-secrets exec`, bundle (s) | classic loop: `aws s3 cp` + `aws kms decrypt` per file (s) | classic ÷ exec |',
+    '| secrets | `kms-secrets exec`, bundle: median (best) s | classic loop: `aws s3 cp` + `aws kms decrypt` per file (s) | classic ÷ exec median (best) |',
     '|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
     const classic = row.classicSeconds === undefined ? 'not run' : row.classicSeconds.toFixed(2);
-    const ratio = row.classicSeconds === undefined ? '' : `${(row.classicSeconds / row.execSeconds).toFixed(0)}×`;
-    lines.push(`| ${row.secrets} | ${row.execSeconds.toFixed(3)} | ${classic} | ${ratio} |`);
+    const ratio = row.classicSeconds === undefined
+      ? ''
+      : `${(row.classicSeconds / row.execSeconds).toFixed(0)}× (${(row.classicSeconds / row.execBestSeconds).toFixed(0)}×)`;
+    lines.push(`| ${row.secrets} | ${row.execSeconds.toFixed(3)} (${row.execBestSeconds.toFixed(3)}) | ${classic} | ${ratio} |`);
   }
   const at = (n: number) => rows.find((row) => row.secrets === n);
   const [one, hundred, twenty] = [at(1), at(100), at(20)];
-  if (one && hundred) lines.push('', `N=100 takes ${(hundred.execSeconds / one.execSeconds).toFixed(2)}× the time of N=1 (target ≤ 1.5×).`);
-  if (twenty?.classicSeconds) lines.push(`At N=20 exec is ${(twenty.classicSeconds / twenty.execSeconds).toFixed(0)}× faster than the classic loop (target ≥ 50×).`);
+  if (one && hundred) {
+    lines.push('', `N=100 takes ${(hundred.execSeconds / one.execSeconds).toFixed(2)}× (best: ${(hundred.execBestSeconds / one.execBestSeconds).toFixed(2)}×) the time of N=1 (target ≤ 1.5×).`);
+  }
+  if (twenty?.classicSeconds) {
+    lines.push(`At N=20 exec is ${(twenty.classicSeconds / twenty.execSeconds).toFixed(0)}× (best: ${(twenty.classicSeconds / twenty.execBestSeconds).toFixed(0)}×) faster than the classic loop (target ≥ 50×).`);
+  }
   return lines.join('\n');
 }
 
