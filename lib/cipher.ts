@@ -3,17 +3,25 @@
  * context of its place (D3). Up to 4096 bytes: one KMS call, raw blob. Larger: the AWS Encryption SDK.
  */
 import { DecryptCommand, EncryptCommand, type KMS, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
-import { KmsSecretsError } from './errors.ts';
+import { EncryptionContextMismatchError, KmsSecretsError } from './errors.ts';
 import { detectFormat, FORMAT_HEADERS, KMS_ENCRYPT_LIMIT, type CiphertextFormat } from './formats.ts';
 import { encryptionContext, type SecretRef } from './naming.ts';
 
-const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
 /**
- * Key-committing, unsigned: a signature would only stop someone who can decrypt from forging, and it
- * would make re-wrapping a data key impossible without the discarded signing key.
+ * The Encryption SDK, loaded on first use: most secrets are KMS blobs, and its modules add ~40 ms to the
+ * start of every container otherwise.
  */
-const ENVELOPE_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+let encryptionSdk: Promise<typeof import('@aws-crypto/client-node')> | undefined;
+async function loadEncryptionSdk() {
+  encryptionSdk ??= import('@aws-crypto/client-node');
+  const sdk = await encryptionSdk;
+  return {
+    sdk,
+    client: sdk.buildClient(sdk.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT),
+    // Key-committing, unsigned: a signature would only stop someone who can decrypt from forging.
+    suite: sdk.AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY,
+  };
+}
 
 export interface EncryptedSecret {
   readonly ciphertext: Buffer;
@@ -28,8 +36,9 @@ export async function encryptSecret(kms: KMS, keyId: string, ref: SecretRef, pla
     const ciphertext = Buffer.from(result.CiphertextBlob!);
     return { ciphertext, format: detectFormat(ciphertext) ?? 'kms' };
   }
-  const keyring = new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => kms });
-  const { result } = await esdk.encrypt(keyring, plaintext, { encryptionContext: context, suiteId: ENVELOPE_SUITE });
+  const { sdk, client, suite } = await loadEncryptionSdk();
+  const keyring = new sdk.KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => kms });
+  const { result } = await client.encrypt(keyring, plaintext, { encryptionContext: context, suiteId: suite });
   return { ciphertext: result, format: 'envelope' };
 }
 
@@ -42,13 +51,14 @@ export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8A
     return Buffer.from(result.Plaintext!);
   }
   // Discovery: the message names its own key; KMS still checks the caller's right to use it.
-  const keyring = new KmsKeyringNode({ discovery: true, clientProvider: () => kms });
-  const { plaintext, messageHeader } = await esdk.decrypt(keyring, ciphertext);
+  const { sdk, client } = await loadEncryptionSdk();
+  const keyring = new sdk.KmsKeyringNode({ discovery: true, clientProvider: () => kms });
+  const { plaintext, messageHeader } = await client.decrypt(keyring, ciphertext);
   // The Encryption SDK returns the message's context without comparing it to anything: we must.
   for (const [key, value] of Object.entries(context)) {
     if (messageHeader.encryptionContext[key] !== value) {
       plaintext.fill(0);
-      throw new KmsSecretsError(`${describe(ref)}: the envelope was encrypted for another place (encryption context ${key} differs)`, {
+      throw new EncryptionContextMismatchError(`${describe(ref)}: the envelope was encrypted for another place (encryption context ${key} differs)`, {
         hint: 'a ciphertext cannot be moved between envs, services or names; encrypt the value again at its place',
       });
     }
@@ -56,10 +66,7 @@ export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8A
   return plaintext;
 }
 
-/**
- * Moves a KMS-format ciphertext to `toKeyId` with KMS ReEncrypt: the plaintext never leaves KMS.
- * Envelope messages are not handled here (their data key is re-wrapped by the caller's strategy).
- */
+/** Moves a KMS-format ciphertext to `toKeyId` with KMS ReEncrypt: the plaintext never leaves KMS. */
 export async function reencryptBlob(kms: KMS, ref: SecretRef, ciphertext: Uint8Array, toKeyId: string): Promise<Buffer> {
   const context = encryptionContext(ref);
   const result = await kms.send(new ReEncryptCommand({

@@ -16,6 +16,9 @@ export class KmsSecretsError extends Error {
 /** A name (env, service, secret) that breaks the naming rules. */
 export class NamingError extends KmsSecretsError {}
 
+/** A ciphertext names another env, service or secret in its encryption context than the place it was read from. */
+export class EncryptionContextMismatchError extends KmsSecretsError {}
+
 /** The settings file is unreadable or holds a value that is not allowed. */
 export class SettingsError extends KmsSecretsError {}
 

@@ -8,7 +8,7 @@ import type { KMS } from '@aws-sdk/client-kms';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { awsClients } from '../lib/aws.ts';
 import { decryptSecret } from '../lib/cipher.ts';
-import { KmsSecretsError } from '../lib/errors.ts';
+import { EncryptionContextMismatchError } from '../lib/errors.ts';
 import { detectFormat, FORMAT_HEADERS } from '../lib/formats.ts';
 import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
@@ -55,8 +55,7 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
       }
       loaded.push({ ref, variable: envVarName(ref.name), source, value: await decryptSecret(kms, ref, ciphertext) });
     } catch (error) {
-      // decryptSecret's own error (as opposed to the SDK's) is the envelope naming another place.
-      failures.push(error instanceof KmsSecretsError && !signal.aborted
+      failures.push(error instanceof EncryptionContextMismatchError && !signal.aborted
         ? { subject: source, kind: 'context-mismatch', cause: error.message }
         : failureFromError(source, error, signal));
     }
