@@ -1,9 +1,10 @@
 /** Throw-away projects for tests: a secrets tree, optional settings, and optionally the CDKTF app itself. */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyApp } from '../../scripts/workspace.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,14 +37,9 @@ export function makeProject(options: { files?: Record<string, Buffer | string>; 
     },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
-  mkdirSync(join(root, 'secrets'));
+  mkdirSync(join(root, 'secrets'), { recursive: true });
   for (const [path, content] of Object.entries(options.files ?? {})) project.write(path, content);
   if (options.settings !== undefined) project.write('kms-secrets.json', JSON.stringify(options.settings, null, 2));
-  if (options.app) {
-    for (const entry of ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'lib', 'stacks', 'scripts']) {
-      cpSync(join(REPO_ROOT, entry), join(root, entry), { recursive: true });
-    }
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
-  }
+  if (options.app) copyApp(REPO_ROOT, root);
   return project;
 }
