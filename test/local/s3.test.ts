@@ -1,8 +1,8 @@
 import {
-  CopyObjectCommand, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketEncryptionCommand,
+  CopyObjectCommand, CreateBucketCommand, DeleteBucketCommand, DeleteBucketLifecycleCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetObjectCommand,
   GetObjectTaggingCommand, GetPublicAccessBlockCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand,
-  ListObjectsV2Command, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand,
+  ListObjectsV2Command, ListObjectVersionsCommand, PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand,
   PutObjectTaggingCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -56,6 +56,19 @@ describe('buckets', () => {
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${bucket}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] });
     await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
     expect((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy).toBe(policy);
+  });
+
+  it('keep a lifecycle configuration with its transition minimum object size until it is deleted', async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      TransitionDefaultMinimumObjectSize: 'varies_by_storage_class',
+      LifecycleConfiguration: { Rules: [{ ID: 'noncurrent', Status: 'Enabled', Filter: {}, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+    }));
+    const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    expect(lifecycle).toMatchObject({ TransitionDefaultMinimumObjectSize: 'varies_by_storage_class', Rules: [{ ID: 'noncurrent', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] });
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+    await expect(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).rejects.toMatchObject({ name: 'NoSuchLifecycleConfiguration' });
   });
 
   it('cannot be deleted while they hold objects: BucketNotEmpty', async () => {

@@ -1,6 +1,6 @@
 /** Each test gets its own endpoint in a temporary folder, and clients pointed at it. */
 import { IAMClient } from '@aws-sdk/client-iam';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,4 +45,29 @@ export function toolAvailable(command: string, versionArgs: string[] = ['--versi
     process.stderr.write(`\n*** SKIPPING tests that need \`${command}\`: it is not installed (they fail instead when CI=true) ***\n\n`);
   }
   return found;
+}
+
+/** This process's environment without AWS_* and TF_* settings from the developer's shell, plus `env`. */
+export function commandEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('TF_')));
+  return { ...inherited, ...env };
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command without blocking the event loop: the endpoint under test lives in this process. */
+export function runCommand(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: commandEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }));
+  });
 }

@@ -1,11 +1,13 @@
 /**
- * A small Terraform JSON configuration with the resources our stack uses (key with rotation and
- * policy, alias, hardened versioned bucket with lifecycle, two objects uploaded from files, a task
- * role with inline and managed policies), pointed at the local endpoint.
+ * Small Terraform JSON configurations with the resources our stack uses, pointed at the local endpoint:
+ * the stack (key with rotation and policy, alias, hardened versioned bucket, two objects uploaded from
+ * files, a task role with inline and managed policies) and, apart, a bucket with a noncurrent-version
+ * lifecycle rule, because the provider waits 55 s after every lifecycle change whatever the endpoint.
  */
 import { terraformProvider } from '../../local/terraform-provider.ts';
 
 export const BUCKET = 'tf-local-secrets';
+export const LIFECYCLE_BUCKET = 'tf-local-lifecycle';
 export const OBJECT_FILES = { password: 'files/api/password', token: 'files/api/token' } as const;
 
 export function terraformConfig(endpoint: string): Record<string, unknown> {
@@ -61,13 +63,6 @@ export function terraformConfig(endpoint: string): Record<string, unknown> {
           depends_on: ['aws_s3_bucket_public_access_block.secrets'],
         },
       },
-      aws_s3_bucket_lifecycle_configuration: {
-        secrets: {
-          bucket: `\${${bucket}.id}`,
-          rule: [{ id: 'noncurrent-versions', status: 'Enabled', filter: {}, noncurrent_version_expiration: { noncurrent_days: 30 } }],
-          depends_on: ['aws_s3_bucket_versioning.secrets'],
-        },
-      },
       aws_s3_object: {
         api_password: object('api/password', OBJECT_FILES.password),
         api_token: object('api/token', OBJECT_FILES.token),
@@ -109,6 +104,25 @@ export function terraformConfig(endpoint: string): Record<string, unknown> {
       account_id: { value: '${data.aws_caller_identity.current.account_id}' },
       key_arn: { value: '${aws_kms_key.secrets.arn}' },
       role_arn: { value: '${aws_iam_role.api_task.arn}' },
+    },
+  };
+}
+
+export function lifecycleConfig(endpoint: string): Record<string, unknown> {
+  const bucket = '${aws_s3_bucket.versioned.id}';
+  return {
+    terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } } },
+    provider: { aws: terraformProvider(endpoint) },
+    resource: {
+      aws_s3_bucket: { versioned: { bucket: LIFECYCLE_BUCKET } },
+      aws_s3_bucket_versioning: { versioned: { bucket, versioning_configuration: { status: 'Enabled' } } },
+      aws_s3_bucket_lifecycle_configuration: {
+        versioned: {
+          bucket,
+          rule: [{ id: 'noncurrent-versions', status: 'Enabled', filter: {}, noncurrent_version_expiration: { noncurrent_days: 30 } }],
+          depends_on: ['aws_s3_bucket_versioning.versioned'],
+        },
+      },
     },
   };
 }
