@@ -57,7 +57,7 @@ export interface NamedPolicy {
 
 const MAX_POLICY_VERSIONS = 5;
 
-export function roleArn(role: Pick<RoleRecord, 'path' | 'name'>): string {
+function roleArn(role: Pick<RoleRecord, 'path' | 'name'>): string {
   return `arn:aws:iam::${ACCOUNT_ID}:role${role.path}${role.name}`;
 }
 

@@ -13,7 +13,7 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = LOCAL_MAGIC.length + 2;
 
 /** A canonical encoding of the context: key order does not change what was authenticated. */
-export function contextAad(context: EncryptionContext): Buffer {
+function contextAad(context: EncryptionContext): Buffer {
   const entries = Object.keys(context).sort().map((key) => [key, context[key]]);
   return Buffer.from(JSON.stringify(entries), 'utf8');
 }

@@ -63,7 +63,7 @@ export function defaultKeyPolicy(): string {
   });
 }
 
-export function keyArn(region: string, keyId: string): string {
+function keyArn(region: string, keyId: string): string {
   return `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${keyId}`;
 }
 

@@ -84,7 +84,7 @@ export function s3Operation(method: string, path: string, query: URLSearchParams
 type Handler = (call: Call, target: Required<S3Target>) => Reply;
 
 export class S3 {
-  readonly store: S3Store;
+  private readonly store: S3Store;
 
   constructor(dir: string) {
     this.store = new S3Store(dir);
@@ -593,7 +593,7 @@ function urlEncodeKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/');
 }
 
-export function bucketArn(bucket: string): string {
+function bucketArn(bucket: string): string {
   return `arn:aws:s3:::${bucket}`;
 }
 

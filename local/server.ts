@@ -37,7 +37,7 @@ export interface LocalEndpoint {
   readonly port: number;
   /** Closes the server and every open connection and flushes the request log. */
   stop(): Promise<void>;
-  /** Every request answered so far, oldest first. */
+  /** Every request answered so far, oldest first (beyond 100,000, the latest 100,000 at least). */
   requests(): RequestLogEntry[];
   readonly faults: Faults;
 }
@@ -54,7 +54,7 @@ const ACCESS_DENIED: Record<ServiceName, { code: string; status: number }> = {
 
 const ADMIN_PREFIX = '/_local/';
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

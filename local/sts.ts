@@ -23,7 +23,7 @@ interface Session {
 const MIN_DURATION_SECONDS = 900;
 const DEFAULT_DURATION_SECONDS = 3600;
 
-export const ADMIN_ARN = `arn:aws:iam::${ACCOUNT_ID}:root`;
+const ADMIN_ARN = `arn:aws:iam::${ACCOUNT_ID}:root`;
 
 function randomText(bytes: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string {
   return [...randomBytes(bytes)].map((byte) => alphabet[byte % alphabet.length]).join('');
