@@ -3,6 +3,7 @@
  * the SigV4 credential scope, and typed access to JSON 1.1 and query-protocol parameters.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { XmlValue } from './xml.ts';
 
 /** The one account of the local endpoint. */
 export const ACCOUNT_ID = '000000000000';
@@ -220,4 +221,4 @@ export function epochSeconds(date: Date | number = Date.now()): number {
 export type JsonOperations = Readonly<Record<string, (input: JsonInput, call: Call) => unknown>>;
 
 /** A query-protocol service: operation name → handler returning the `<Op>Result` members. */
-export type QueryOperations = Readonly<Record<string, (input: QueryInput, call: Call) => Record<string, import('./xml.ts').XmlValue>>>;
+export type QueryOperations = Readonly<Record<string, (input: QueryInput, call: Call) => Record<string, XmlValue>>>;

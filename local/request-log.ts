@@ -25,9 +25,15 @@ export interface RequestLogEntry {
   readonly durationMs: number;
 }
 
+/** Entries kept in memory for requests(); requests.log keeps them all, so a long-running endpoint stays small. */
+const MEMORY_LIMIT = 100_000;
+
 export class RequestLog {
-  private readonly entries: RequestLogEntry[] = [];
+  private entries: RequestLogEntry[] = [];
   private readonly file: WriteStream;
+  /** Lines not yet handed to the file. */
+  private pending = '';
+  private flushScheduled = false;
 
   constructor(dir: string) {
     this.file = createWriteStream(join(dir, 'requests.log'), { flags: 'a', mode: 0o600 });
@@ -35,14 +41,29 @@ export class RequestLog {
 
   record(entry: RequestLogEntry): void {
     this.entries.push(entry);
-    this.file.write(`${JSON.stringify(entry)}\n`);
+    if (this.entries.length > 2 * MEMORY_LIMIT) this.entries = this.entries.slice(-MEMORY_LIMIT);
+    this.pending += `${JSON.stringify(entry)}\n`;
+    // One file write per turn of the event loop, not per request: each write is a trip to the thread pool.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
+  /** The latest entries, oldest first (at least the last 100,000). */
   all(): RequestLogEntry[] {
     return [...this.entries];
   }
 
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.file.end(resolve));
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.file.writableEnded || !this.pending) return;
+    this.file.write(this.pending);
+    this.pending = '';
   }
 }
