@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: every benchmark of the project in one run, printed as markdown and written to
+ * bench/RESULTS.md with the machine and the date. The machines are shared and noisy: compare the ratios
+ * within one run, not figures across runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchEncrypt, encryptBenchTable } from './encrypt.ts';
+import { benchLocalEndpoint, localEndpointTable } from './local-endpoint.ts';
+import { benchRuntime, runtimeTable } from './runtime.ts';
+import { benchSynthAndPlan, synthPlanTable } from './synth-plan.ts';
+
+interface Section {
+  readonly title: string;
+  readonly what: string;
+  run(): Promise<string>;
+}
+
+const SECTIONS: Section[] = [
+  {
+    title: 'Container start: `kms-secrets exec` against the classic loop',
+    what: 'Process start until the app runs, N secrets of one service on the local endpoint. Targets: N = 100 within 1.5× of N = 1; at N = 20, at least 50× faster than the classic loop.',
+    run: async () => runtimeTable(await benchRuntime()),
+  },
+  {
+    title: 'Encrypt and re-encrypt',
+    what: 'One `npm run encrypt` end to end (piped input, local endpoint; target: median under 0.5 s), and `reencrypt` throughput over 1,000 files.',
+    run: async () => encryptBenchTable(await benchEncrypt({ reencryptFiles: 1_000 })),
+  },
+  {
+    title: 'Local endpoint throughput',
+    what: 'KMS Encrypt and Decrypt through the real SDK client, concurrency 16, on loopback.',
+    run: async () => localEndpointTable(await benchLocalEndpoint()),
+  },
+  {
+    title: 'Synth and plan time',
+    what: 'Whole `cdktf synth` and offline `cdktf plan` processes for one env with N ciphertext files in ten services.',
+    run: async () => synthPlanTable(await benchSynthAndPlan([10, 100, 1_000, 10_000], 10_000)),
+  },
+];
+
+function machine(): string {
+  const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'not found';
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${loadavg().map((l) => l.toFixed(2)).join(', ')}`,
+    `- Node.js ${process.version}; ${terraform}`,
+  ].join('\n');
+}
+
+const only = process.argv.slice(2).map((word) => word.toLowerCase());
+const chosen = only.length === 0 ? SECTIONS : SECTIONS.filter((s) => only.some((word) => s.title.toLowerCase().includes(word)));
+const parts = ['# Benchmark results', '', 'Written by `npm run bench`. Compare ratios within one run: the machines are shared.', '', machine()];
+for (const section of chosen) {
+  process.stderr.write(`running: ${section.title}…\n`);
+  parts.push('', `## ${section.title}`, '', section.what, '', await section.run());
+}
+const report = `${parts.join('\n')}\n`;
+process.stdout.write(report);
+if (only.length === 0) writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md'), report);
