@@ -31,6 +31,8 @@ export interface AwsClients {
   readonly secretsManager: SecretsManagerClient;
   readonly sts: STSClient;
   readonly region: string | undefined;
+  /** Closes the sockets of every client built so far. */
+  destroy(): void;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
@@ -46,15 +48,36 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     retryMode: 'adaptive' as const,
   };
   const endpointOverridden = Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
-  return withoutNodeVersionWarning(() => ({
-    kms: new KMS(common),
-    // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
-    s3: new S3Client({ ...common, forcePathStyle: endpointOverridden }),
-    ssm: new SSMClient(common),
-    secretsManager: new SecretsManagerClient(common),
-    sts: new STSClient(common),
+  // Each client is built on first use: a container start needs only S3 and KMS, and building a client
+  // resolves its whole configuration.
+  const built: { destroy(): void }[] = [];
+  const lazy = <T extends { destroy(): void }>(build: () => T): (() => T) => {
+    let client: T | undefined;
+    return () => {
+      if (!client) {
+        client = withoutNodeVersionWarning(build);
+        built.push(client);
+      }
+      return client;
+    };
+  };
+  const kms = lazy(() => new KMS(common));
+  // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
+  const s3 = lazy(() => new S3Client({ ...common, forcePathStyle: endpointOverridden }));
+  const ssm = lazy(() => new SSMClient(common));
+  const secretsManager = lazy(() => new SecretsManagerClient(common));
+  const sts = lazy(() => new STSClient(common));
+  return {
+    get kms() { return kms(); },
+    get s3() { return s3(); },
+    get ssm() { return ssm(); },
+    get secretsManager() { return secretsManager(); },
+    get sts() { return sts(); },
     region: options.region,
-  }));
+    destroy: () => {
+      for (const client of built) client.destroy();
+    },
+  };
 }
 
 /**

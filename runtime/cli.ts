@@ -4,7 +4,7 @@
  * command, so the wrapper never writes there except for --help.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { awsClients, type AwsClients } from '../lib/aws.ts';
+import { awsClients } from '../lib/aws.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
@@ -70,7 +70,7 @@ export async function execCommand(args: readonly string[]): Promise<number> {
       stopped: relay.stopped,
     };
     const clients = awsClients();
-    const { env, variables } = await prepareEnvironment(options, clients, process.env).finally(() => destroy(clients));
+    const { env, variables } = await prepareEnvironment(options, clients, process.env).finally(() => clients.destroy());
     if (values.verbose) {
       for (const { variable, source } of variables) note(`set ${variable} from ${source}`);
       note(`starting ${command} with ${variables.length} variable${variables.length === 1 ? '' : 's'} set`);
@@ -96,7 +96,7 @@ export async function writeCommand(args: readonly string[]): Promise<number> {
       stopped: relay.stopped,
     };
     const clients = awsClients();
-    const paths = await writeSecrets(options, clients).finally(() => destroy(clients));
+    const paths = await writeSecrets(options, clients).finally(() => clients.destroy());
     if (values.verbose) for (const path of paths) note(`wrote ${path}`);
     return 0;
   } catch (error) {
@@ -149,8 +149,4 @@ function help(text: string): number {
 
 function note(line: string): void {
   process.stderr.write(`kms-secrets: ${line}\n`);
-}
-
-function destroy(clients: AwsClients): void {
-  for (const client of [clients.kms, clients.s3, clients.ssm, clients.secretsManager, clients.sts]) client.destroy();
 }

@@ -34,9 +34,10 @@ export async function resolveReferences(environ: NodeJS.ProcessEnv, clients: Ref
   const { references, failures } = findReferences(environ);
   const ssmSelectors = unique(references.flatMap((r) => (r.scheme === 'ssm' ? [r.selector] : [])));
   const secretIds = unique(references.flatMap((r) => (r.scheme === 'secretsmanager' ? [r.id] : [])));
+  // A client is touched only when a reference needs it: touching one builds it.
   const [parameters, secrets] = await Promise.all([
-    readParameters(ssmSelectors, withAbortSignal(clients.ssm, signal), signal),
-    readSecrets(secretIds, withAbortSignal(clients.secretsManager, signal), signal),
+    ssmSelectors.length > 0 ? readParameters(ssmSelectors, withAbortSignal(clients.ssm, signal), signal) : new Map<string, Outcome>(),
+    secretIds.length > 0 ? readSecrets(secretIds, withAbortSignal(clients.secretsManager, signal), signal) : new Map<string, Outcome>(),
   ]);
 
   const loaded: VariableValue[] = [];
