@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '../../scripts/demo.ts';
+import { filesContaining } from '../support/markers.ts';
 import { describeWithTerraform } from '../support/terraform.ts';
 
 const MARKER = 'MARKER-PLAINTEXT-d3m0';
@@ -44,14 +44,6 @@ describeWithTerraform('npm run demo, end to end', () => {
 
   it('never prints a value, and never writes one to a file', () => {
     expect(output.join('\n')).not.toContain(MARKER);
-    for (const file of walk(result.workspace)) expect(readFileSync(file).includes(MARKER), file).toBe(false);
+    expect(filesContaining([result.workspace], MARKER)).toEqual([]);
   });
 });
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    if (name === 'node_modules') return [];
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}

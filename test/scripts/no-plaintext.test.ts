@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { TestProject } from '../support/project.ts';
-import { cli, filesContaining, localProject, marker, runInTerminal, startAws, type Aws } from './support.ts';
+import { filesContaining, marker } from '../support/markers.ts';
+import { cli, localProject, runInTerminal, startAws, type Aws } from './support.ts';
 
 let aws: Aws;
 let project: TestProject;

@@ -5,12 +5,11 @@
  */
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { awsClients, type AwsClients } from '../../lib/aws.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint } from '../../local/index.ts';
 import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
@@ -176,28 +175,6 @@ export async function hangingEndpoint(): Promise<{ url: string; arrived: Promise
       server.close(() => resolve());
     }),
   };
-}
-
-/** A value no test output, file or log may contain except where a test asks for the value itself. */
-export function marker(label: string): string {
-  return `MARKER-${label}-${randomBytes(8).toString('hex')}`;
-}
-
-/** Files under `dirs` (relative to each dir) that contain `needle`, raw or base64-encoded as AWS APIs carry it. */
-export function filesContaining(dirs: readonly string[], needle: string): string[] {
-  const bytes = Buffer.from(needle);
-  // Whole 3-byte groups encode the same wherever the value continues, so this prefix is in any base64 of it.
-  const forms = [bytes, Buffer.from(bytes.subarray(0, bytes.length - (bytes.length % 3)).toString('base64'))];
-  const hits: string[] = [];
-  for (const dir of dirs) {
-    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const path = join(entry.parentPath, entry.name);
-      const content = readFileSync(path);
-      if (forms.some((form) => content.includes(form))) hits.push(relative(dir, path));
-    }
-  }
-  return hits;
 }
 
 /** The files of a directory, for "no temp file was left behind". */
