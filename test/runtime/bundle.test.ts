@@ -1,6 +1,9 @@
 /** The single-file runtime bundle: only the runtime in it, and `exec`/`write` work from it with nothing but node. */
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildRuntimeBundle } from '../../runtime/build.ts';
@@ -21,9 +24,9 @@ beforeAll(async () => {
 afterAll(() => store.close());
 
 /** `node <bundle> <args>` from a folder with no node_modules, as in a container image. */
-function runBundle(args: string[]): Promise<CliRun> {
+function runBundle(args: string[], env: NodeJS.ProcessEnv = runtimeEnv(store, { SECRETS_SERVICES: 'api' })): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { cwd: store.scratch, env: runtimeEnv(store, { SECRETS_SERVICES: 'api' }) });
+    const child = spawn(process.execPath, [bundle, ...args], { cwd: store.scratch, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -67,4 +70,57 @@ test('knows no other command', async () => {
 
   expect(run.code).toBe(2);
   expect(run.stderr).toContain('unknown command "encrypt"');
+});
+
+test('comes with its code cache, and starts as well without it or with one of another build', async () => {
+  const cache = `${bundle}.cache`;
+  expect(existsSync(cache)).toBe(true);
+  const kept = `${cache}.kept`;
+  copyFileSync(cache, kept);
+  const variants: Record<string, () => void> = {
+    'no cache': () => rmSync(cache),
+    'another build': () => writeFileSync(cache, Buffer.concat([Buffer.from('0'.repeat(32)), readFileSync(kept).subarray(32)])),
+    'damaged': () => writeFileSync(cache, Buffer.concat([readFileSync(kept).subarray(0, 32), Buffer.alloc(1000, 7)])),
+  };
+  try {
+    for (const [variant, prepare] of Object.entries(variants)) {
+      prepare();
+      const run = await runBundle(['exec', '--', process.execPath, CHILD, markerPath(store), 'print=DB_PASSWORD']);
+      expect({ variant, code: run.code, fingerprints: childReport(run).fingerprints }).toEqual({ variant, code: 0, fingerprints: { DB_PASSWORD: fingerprint(dbPassword) } });
+    }
+  } finally {
+    copyFileSync(kept, cache);
+  }
+});
+
+test('code-cache writes the cache next to the bundle', async () => {
+  const cache = `${bundle}.cache`;
+  rmSync(cache);
+  const run = await runBundle(['code-cache']);
+
+  expect(run.code).toBe(0);
+  expect(run.stdout.trim()).toBe(cache);
+  expect(statSync(cache).size).toBeGreaterThan(100_000);
+});
+
+test('takes the region from EC2 instance metadata when none is set, as the SDK does', async () => {
+  // The SDK imports node:http for this with import(), which the bundle's compiled runtime turns into require().
+  const metadata = createServer((req, res) => {
+    if (req.method === 'PUT' && req.url === '/latest/api/token') res.end('token');
+    else if (req.url === '/latest/meta-data/placement/region') res.end('us-east-1');
+    else res.writeHead(404).end();
+  }).listen(0, '127.0.0.1');
+  await once(metadata, 'listening');
+  try {
+    const { AWS_REGION: _region, AWS_EC2_METADATA_DISABLED: _disabled, ...env } = runtimeEnv(store, { SECRETS_SERVICES: 'api' });
+    const run = await runBundle(['exec', '--', process.execPath, CHILD, markerPath(store), 'print=DB_PASSWORD'], {
+      ...env,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(metadata.address() as AddressInfo).port}`,
+    });
+
+    expect(run.stderr).toBe('');
+    expect(childReport(run).fingerprints).toEqual({ DB_PASSWORD: fingerprint(dbPassword) });
+  } finally {
+    metadata.close();
+  }
 });
