@@ -2,6 +2,7 @@
  * The real stack, deployed for real: `cdktf deploy` with the real Terraform AWS provider against the
  * embedded local endpoint, then a plan, an update, a plan by the CI principal and a destroy.
  */
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
@@ -25,9 +26,9 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
   let adminEnv: NodeJS.ProcessEnv;
   let fixtureKey: string;
 
-  async function writeSecret(service: string, name: string, value: string): Promise<void> {
-    const { ciphertext } = await encryptSecret(aws.clients().kms, fixtureKey, { env: 'demo', service, name }, Buffer.from(value));
-    project.write(`secrets/demo/${service}/${name}`, ciphertext);
+  async function writeSecret(service: string, name: string, value: string, env = 'demo'): Promise<void> {
+    const { ciphertext } = await encryptSecret(aws.clients().kms, fixtureKey, { env, service, name }, Buffer.from(value));
+    project.write(`secrets/${env}/${service}/${name}`, ciphertext);
   }
 
   const cdktf = (args: string[], env = adminEnv) => runCdktf(project.root, args, env);
@@ -81,6 +82,25 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(asCi.length).toBeGreaterThan(10);
     expect(asCi.filter((r) => /AccessDenied/.test(r.error ?? ''))).toEqual([]);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
+  }, 180_000);
+
+  it('plans a new environment with credentials that carry no KMS right at all', async () => {
+    project.write('kms-secrets.json', JSON.stringify({ environments: {
+      demo: { local: true, forceDestroy: true, roles: { ciPlan: { awsPrincipals: ['arn:aws:iam::000000000000:root'] } } },
+      fresh: { local: true },
+    } }));
+    await writeSecret('api', 'db-password', `${MARKER}-fresh`, 'fresh');
+    const iam = aws.iam();
+    await iam.send(new CreateRoleCommand({ RoleName: 'no-kms', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'no-kms', PolicyName: 'list-buckets-only', PolicyDocument: JSON.stringify({
+      Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }],
+    }) }));
+    const assumed = (await aws.clients().sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/no-kms', RoleSessionName: 'ci' }))).Credentials!;
+    const before = aws.endpoint.requests().length;
+    const plan = await cdktf(['plan', 'fresh'], { ...adminEnv, AWS_ACCESS_KEY_ID: assumed.AccessKeyId!, AWS_SECRET_ACCESS_KEY: assumed.SecretAccessKey!, AWS_SESSION_TOKEN: assumed.SessionToken! });
+    expect(plan.code, plan.output).toBe(0);
+    expect(plan.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+    expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
   }, 180_000);
 
   it('a changed ciphertext file updates exactly that object', async () => {
