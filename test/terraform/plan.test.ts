@@ -83,10 +83,11 @@ describeWithTerraform('cdktf deploy --var env=<env> on a one-environment tree', 
   it('plans without error and reaches the apply step', async () => {
     const project = makeProject({ app: true, files: { 'secrets/staging/api/db-password': fakeCiphertext('kms') } });
     try {
-      // No terminal to approve on: cdktf stops at its approval prompt, which is the apply step.
+      // No terminal to approve on: cdktf stops at its approval prompt, which is the apply step. Its
+      // interactive menu reads "Approve  Applies the changes…"; under CI=true it asks Terraform's question.
       const deploy = await runCdktf(project.root, ['deploy', '--var', 'env=staging', '--var', 'offline_plan=true'], noAws);
       expect(deploy.output).toMatch(/Plan: 16 to add, 0 to change, 0 to destroy/);
-      expect(deploy.output).toMatch(/Approve\s+Applies the changes outlined in the plan/);
+      expect(deploy.output).toMatch(/Approve\s+Applies the changes outlined in the plan|Do you want to perform these actions\?/);
     } finally {
       project.remove();
     }
