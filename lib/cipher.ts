@@ -3,7 +3,7 @@
  * context of its place (D3). Up to 4096 bytes: one KMS call, raw blob. Larger: the AWS Encryption SDK.
  */
 import { DecryptCommand, EncryptCommand, type KMS, ReEncryptCommand } from '@aws-sdk/client-kms';
-import { EncryptionContextMismatchError, KmsSecretsError } from './errors.ts';
+import { EncryptionContextMismatchError, NotCiphertextError } from './errors.ts';
 import { detectFormat, FORMAT_HEADERS, KMS_ENCRYPT_LIMIT, type CiphertextFormat } from './formats.ts';
 import { encryptionContext, type SecretRef } from './naming.ts';
 
@@ -80,7 +80,7 @@ export async function reencryptBlob(kms: KMS, ref: SecretRef, ciphertext: Uint8A
 
 function requireFormat(ref: SecretRef, ciphertext: Uint8Array): CiphertextFormat {
   const format = detectFormat(ciphertext);
-  if (!format) throw new KmsSecretsError(`${describe(ref)} is not ciphertext: expected ${FORMAT_HEADERS}`);
+  if (!format) throw new NotCiphertextError(`${describe(ref)} is not ciphertext: it starts with none of the known headers, ${FORMAT_HEADERS}`);
   return format;
 }
 

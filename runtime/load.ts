@@ -8,8 +8,7 @@ import type { KMS } from '@aws-sdk/client-kms';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { awsClients } from '../lib/aws.ts';
 import { decryptSecret } from '../lib/cipher.ts';
-import { EncryptionContextMismatchError } from '../lib/errors.ts';
-import { detectFormat, FORMAT_HEADERS } from '../lib/formats.ts';
+import { EncryptionContextMismatchError, NotCiphertextError } from '../lib/errors.ts';
 import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
 import { Deadline, DEFAULT_DEADLINE_MS, withAbortSignal } from './deadline.ts';
@@ -49,16 +48,18 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: selection.bucket, Key: source }));
       const ciphertext = await object.Body!.transformToByteArray();
-      if (!detectFormat(ciphertext)) {
-        failures.push({ subject: source, kind: 'not-ciphertext', cause: `the object starts with none of the known headers: ${FORMAT_HEADERS}` });
-        return;
-      }
       loaded.push({ ref, variable: envVarName(ref.name), source, value: await decryptSecret(kms, ref, ciphertext) });
     } catch (error) {
-      failures.push(error instanceof EncryptionContextMismatchError && !signal.aborted
-        ? { subject: source, kind: 'context-mismatch', cause: error.message }
-        : failureFromError(source, error, signal));
+      failures.push(failureFromCipher(source, error) ?? failureFromError(source, error, signal));
     }
+  };
+
+  /** lib/cipher's own refusals, as opposed to the SDK's errors. */
+  const failureFromCipher = (source: string, error: unknown): LoadFailure | undefined => {
+    if (signal.aborted) return undefined;
+    if (error instanceof NotCiphertextError) return { subject: source, kind: 'not-ciphertext', cause: error.message };
+    if (error instanceof EncryptionContextMismatchError) return { subject: source, kind: 'context-mismatch', cause: error.message };
+    return undefined;
   };
 
   const loadService = async (service: string): Promise<void> => {

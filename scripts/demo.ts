@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { awsClients } from '../lib/aws.ts';
+import { envVarName } from '../lib/naming.ts';
 import { ACCOUNT_ID, start, terraformProviderEnv } from '../local/index.ts';
 import { runCdktf } from './cdktf.ts';
 import { findProviderMirror } from './terraform-offline.ts';
@@ -86,7 +87,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const task = await assumeRole(endpoint.url, `kms-secrets-${ENV}-task-${SERVICE}`);
     const exec = await cli(
       ['exec', '--bucket', `kms-secrets-${ENV}-secrets`, '--env', ENV, '--service', SERVICE, '--',
-        process.execPath, join(PROJECT_ROOT, 'examples', 'sample-service.mjs'), ...secrets.map((s) => envVarOf(s.name))],
+        process.execPath, join(PROJECT_ROOT, 'examples', 'sample-service.mjs'), ...secrets.map((s) => envVarName(s.name))],
       { ...admin, ...task },
     );
     if (exec.code !== 0) throw new DemoError(`kms-secrets exec failed:\n${exec.output}`);
@@ -120,10 +121,6 @@ function randomSecrets(): DemoSecret[] {
     { name: 'stripe-key', value: Buffer.from(`sk_test_${randomBytes(24).toString('hex')}`) },
     { name: 'tls.crt', value: Buffer.from(pem(randomBytes(3600))) },
   ];
-}
-
-function envVarOf(name: string): string {
-  return name.toUpperCase().replace(/[-.]/g, '_');
 }
 
 /** Fails before anything starts when Terraform is missing, saying how to get it. */

@@ -3,12 +3,11 @@
  * stderr has one line per failure naming the secret and the kind of cause. And what is only transient
  * (throttling, 500s) is retried to success.
  */
-import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ACCOUNT_ID, TEST_CREDENTIALS } from '../../local/index.ts';
+import { ACCOUNT_ID } from '../../local/index.ts';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { roleWithPolicy } from '../support/roles.ts';
 import { childReport, execChild, fingerprint, openStore, putSecrets, REGION, runtimeEnv, secretValue, type Store } from './support.ts';
 
 let store: Store;
@@ -22,20 +21,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => store.close());
-
-/** Credentials of a role with `policy`, from STS AssumeRole as an ECS task would get them. */
-async function assumeRoleWith(name: string, statements: object[]) {
-  // IAM is only needed to set up these tests, so lib/aws.ts does not build an IAM client.
-  const iam = new IAMClient({ endpoint: store.endpoint.url, region: REGION, credentials: TEST_CREDENTIALS });
-  const role = await iam.send(new CreateRoleCommand({
-    RoleName: name,
-    AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }] }),
-  }));
-  await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'secrets', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
-  iam.destroy();
-  const { Credentials: c } = await store.clients.sts.send(new AssumeRoleCommand({ RoleArn: role.Role!.Arn, RoleSessionName: 'task' }));
-  return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
-}
 
 /** The task role of a service as DESIGN.md D6 draws it: its own prefix, its own encryption context. */
 function serviceStatements(service: { list: string; read: string; decrypt: string }) {
@@ -65,14 +50,14 @@ describe('the command never starts when', () => {
   });
 
   test('the task role may not list another service’s prefix (AccessDenied)', async () => {
-    const web = await assumeRoleWith('web-task', serviceStatements({ list: 'web', read: 'web', decrypt: 'web' }));
+    const web = await roleWithPolicy(store.endpoint.url, 'web-task', serviceStatements({ list: 'web', read: 'web', decrypt: 'web' }));
     const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, {}, web));
 
-    expectNotStarted(run, /kms-secrets: api\/\*: AccessDenied \(AccessDenied: User: arn:aws:sts::\d+:assumed-role\/web-task\/task is not authorized to perform: s3:ListBucket/);
+    expectNotStarted(run, /kms-secrets: api\/\*: AccessDenied \(AccessDenied: User: arn:aws:sts::\d+:assumed-role\/web-task\/test is not authorized to perform: s3:ListBucket/);
   });
 
   test('the task role may read the objects but not decrypt another service’s ciphertext (AccessDenied)', async () => {
-    const leaky = await assumeRoleWith('leaky-task', serviceStatements({ list: 'api', read: 'api', decrypt: 'web' }));
+    const leaky = await roleWithPolicy(store.endpoint.url, 'leaky-task', serviceStatements({ list: 'api', read: 'api', decrypt: 'web' }));
     const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, {}, leaky));
 
     expectNotStarted(run, /kms-secrets: api\/db-password: AccessDenied \(AccessDeniedException: .* kms:Decrypt/);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { envVarName } from '../../lib/naming.ts';
 import { runDemo, type DemoResult } from '../../scripts/demo.ts';
 import { filesContaining } from '../support/markers.ts';
 import { describeWithTerraform } from '../support/terraform.ts';
@@ -31,9 +32,8 @@ describeWithTerraform('npm run demo, end to end', () => {
 
   it('starts the sample service with every secret, proven by fingerprints', () => {
     for (const { name, value } of secrets) {
-      const variable = name.toUpperCase().replace(/[-.]/g, '_');
       const fingerprint = createHash('sha256').update(value).digest('hex').slice(0, 12);
-      expect(result.serviceReport).toContain(`${variable}: ${value.length} bytes, sha256 ${fingerprint}…`);
+      expect(result.serviceReport).toContain(`${envVarName(name)}: ${value.length} bytes, sha256 ${fingerprint}…`);
     }
   });
 

@@ -1,14 +1,13 @@
 /** `kms-secrets encrypt`: every way a value comes in, the rules that refuse to write, and what failures say. */
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ACCOUNT_ID, TEST_CREDENTIALS } from '../../local/index.ts';
+import { ACCOUNT_ID } from '../../local/index.ts';
 import type { TestProject } from '../support/project.ts';
-import { ALIAS, cli, filesIn, hangingEndpoint, localProject, REGION, runInTerminal, startAws, startCli, type Aws } from './support.ts';
+import { credentialsEnv, roleWithPolicy } from '../support/roles.ts';
+import { ALIAS, cli, filesIn, hangingEndpoint, localProject, runInTerminal, startAws, startCli, type Aws } from './support.ts';
 
 let aws: Aws;
 let project: TestProject;
@@ -181,26 +180,15 @@ describe('refusals name the rule', () => {
 describe('AWS failures are one line and a hint', () => {
   test('AccessDenied names the action and the key', async () => {
     project = localProject();
-    const admin = { endpoint: aws.endpoint.url, region: REGION, credentials: TEST_CREDENTIALS };
-    const iam = new IAMClient(admin);
-    await iam.send(new CreateRoleCommand({
-      RoleName: 'decrypt-only',
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }] }),
-    }));
-    await iam.send(new PutRolePolicyCommand({
-      RoleName: 'decrypt-only',
-      PolicyName: 'decrypt',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] }),
-    }));
-    const { Credentials } = await new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/decrypt-only`, RoleSessionName: 'dev' }));
+    const decryptOnly = await roleWithPolicy(aws.endpoint.url, 'decrypt-only', [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }]);
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password'], {
       input: 'v',
-      env: { AWS_ACCESS_KEY_ID: Credentials!.AccessKeyId, AWS_SECRET_ACCESS_KEY: Credentials!.SecretAccessKey, AWS_SESSION_TOKEN: Credentials!.SessionToken },
+      env: credentialsEnv(decryptOnly),
     });
 
     expect(run.code).toBe(1);
     const [message, hint, ...rest] = run.stderr.split('\n');
-    expect(message).toMatch(new RegExp(`^kms-secrets: secrets/demo/api/password: encrypt needs kms:Encrypt on ${ALIAS}: AccessDeniedException: User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/decrypt-only/dev is not authorized to perform: kms:Encrypt`));
+    expect(message).toMatch(new RegExp(`^kms-secrets: secrets/demo/api/password: encrypt needs kms:Encrypt on ${ALIAS}: AccessDeniedException: User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/decrypt-only/test is not authorized to perform: kms:Encrypt`));
     expect(hint).toMatch(/^hint: use credentials that hold kms:Encrypt on alias\/kms-secrets\/demo/);
     expect(rest).toEqual(['']);
     expect(existsSync(secretFile('password'))).toBe(false);

@@ -1,5 +1,6 @@
 /** Synthesizes one environment stack in memory (no Terraform), for construct tests. */
 import { Testing } from 'cdktf';
+import { envVarName } from '../../lib/naming.ts';
 import { parseSettings } from '../../lib/settings.ts';
 import type { SecretFile } from '../../lib/tree.ts';
 import { EnvironmentStack } from '../../stacks/environment-stack.ts';
@@ -22,7 +23,7 @@ export interface TerraformConfig {
 }
 
 export function secretFile(env: string, service: string, name: string, path = `/repo/secrets/${env}/${service}/${name}`): SecretFile {
-  return { env, service, name, path, envVar: name.toUpperCase().replace(/[-.]/g, '_'), format: 'kms', size: 64 };
+  return { env, service, name, path, envVar: envVarName(name), format: 'kms', size: 64 };
 }
 
 export function synthEnvironment(options: {

@@ -2,10 +2,8 @@
  * The real stack, deployed for real: `cdktf deploy` with the real Terraform AWS provider against the
  * embedded local endpoint, then a plan, an update, a plan by the CI principal and a destroy.
  */
-import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { runCdktf } from '../../scripts/cdktf.ts';
 import { startEndpoint, type TestEndpoint } from '../local/support.ts';
 import { filesContaining } from '../support/markers.ts';
 import { makeProject, type TestProject } from '../support/project.ts';
+import { assumeRole, credentialsEnv, roleWithPolicy } from '../support/roles.ts';
 import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
 
 const MARKER = 'MARKER-PLAINTEXT-3b9d41';
@@ -71,14 +70,13 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
   }, 180_000);
 
   it('plans with the ci-plan role, whose credentials carry no KMS cryptographic right', async () => {
-    const assumed = await aws.clients().sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/kms-secrets-demo-ci-plan', RoleSessionName: 'ci' }));
-    const ci = assumed.Credentials!;
-    const ciEnv = { ...adminEnv, AWS_ACCESS_KEY_ID: ci.AccessKeyId!, AWS_SECRET_ACCESS_KEY: ci.SecretAccessKey!, AWS_SESSION_TOKEN: ci.SessionToken! };
+    const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo-ci-plan');
+    const ciEnv = { ...adminEnv, ...credentialsEnv(ci) };
     const before = aws.endpoint.requests().length;
     const plan = await cdktf(['plan', 'demo'], ciEnv);
     expect(plan.code, plan.output).toBe(0);
     expect(plan.output).toMatch(/No changes\./);
-    const asCi = aws.endpoint.requests().slice(before).filter((r) => r.accessKeyId === ci.AccessKeyId);
+    const asCi = aws.endpoint.requests().slice(before).filter((r) => r.accessKeyId === ci.accessKeyId);
     expect(asCi.length).toBeGreaterThan(10);
     expect(asCi.filter((r) => /AccessDenied/.test(r.error ?? ''))).toEqual([]);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
@@ -90,14 +88,9 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
       fresh: { local: true },
     } }));
     await writeSecret('api', 'db-password', `${MARKER}-fresh`, 'fresh');
-    const iam = aws.iam();
-    await iam.send(new CreateRoleCommand({ RoleName: 'no-kms', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'no-kms', PolicyName: 'list-buckets-only', PolicyDocument: JSON.stringify({
-      Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }],
-    }) }));
-    const assumed = (await aws.clients().sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/no-kms', RoleSessionName: 'ci' }))).Credentials!;
+    const noKms = await roleWithPolicy(aws.endpoint.url, 'no-kms', [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }]);
     const before = aws.endpoint.requests().length;
-    const plan = await cdktf(['plan', 'fresh'], { ...adminEnv, AWS_ACCESS_KEY_ID: assumed.AccessKeyId!, AWS_SECRET_ACCESS_KEY: assumed.SecretAccessKey!, AWS_SESSION_TOKEN: assumed.SessionToken! });
+    const plan = await cdktf(['plan', 'fresh'], { ...adminEnv, ...credentialsEnv(noKms) });
     expect(plan.code, plan.output).toBe(0);
     expect(plan.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
     expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);

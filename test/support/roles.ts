@@ -1,0 +1,44 @@
+/**
+ * Principals for tests on the local endpoint: a role with a given inline policy (or one the stack made),
+ * assumed through STS as an ECS task or a CI job would, as SDK credentials or as environment variables.
+ */
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { awsClients } from '../../lib/aws.ts';
+import { ACCOUNT_ID, TEST_CREDENTIALS } from '../../local/index.ts';
+
+export interface RoleCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
+
+const REGION = 'us-east-1';
+
+/** Creates role `name` whose only policy allows `statements`, and assumes it. */
+export async function roleWithPolicy(endpoint: string, name: string, statements: object[]): Promise<RoleCredentials> {
+  // IAM is only needed to set up tests, so lib/aws.ts builds no IAM client.
+  const iam = new IAMClient({ endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+  try {
+    await iam.send(new CreateRoleCommand({
+      RoleName: name,
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }] }),
+    }));
+    await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'test', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+  } finally {
+    iam.destroy();
+  }
+  return assumeRole(endpoint, name);
+}
+
+/** Assumes an existing role, e.g. one the stack created. */
+export async function assumeRole(endpoint: string, name: string): Promise<RoleCredentials> {
+  const { sts } = awsClients({ endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+  const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, RoleSessionName: 'test' }));
+  return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
+}
+
+/** The credentials as the variables a CLI or Terraform reads. */
+export function credentialsEnv(credentials: RoleCredentials): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken };
+}
