@@ -5,9 +5,9 @@
  */
 import { KMS } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { STSClient } from '@aws-sdk/client-sts';
 
 export interface AwsOptions {
   /** Region; the SDK's own resolution (AWS_REGION, profile) applies when unset. */
@@ -27,9 +27,13 @@ export interface AwsClients {
   /** The aggregated client: `send` for our calls, and the methods the AWS Encryption SDK calls. */
   readonly kms: KMS;
   readonly s3: S3Client;
-  readonly ssm: SSMClient;
-  readonly secretsManager: SecretsManagerClient;
-  readonly sts: STSClient;
+  /**
+   * The clients a container start does not need: their SDK modules are imported on first use, as
+   * evaluating them is time every start would pay (the SSM client's alone is ~8% of one).
+   */
+  sts(): Promise<STSClient>;
+  ssm(): Promise<SSMClient>;
+  secretsManager(): Promise<SecretsManagerClient>;
   readonly region: string | undefined;
   /** Closes the sockets of every client built so far. */
   destroy(): void;
@@ -51,33 +55,42 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
   // Each client is built on first use: a container start needs only S3 and KMS, and building a client
   // resolves its whole configuration.
   const built: { destroy(): void }[] = [];
-  const lazy = <T extends { destroy(): void }>(build: () => T): (() => T) => {
-    let client: T | undefined;
-    return () => {
-      if (!client) {
-        client = withoutNodeVersionWarning(build);
-        built.push(client);
-      }
-      return client;
-    };
+  const track = <T extends { destroy(): void }>(build: () => T): T => {
+    const client = withoutNodeVersionWarning(build);
+    built.push(client);
+    return client;
   };
-  const kms = lazy(() => new KMS(common));
+  const kms = once(() => track(() => new KMS(common)));
   // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
-  const s3 = lazy(() => new S3Client({ ...common, forcePathStyle: endpointOverridden }));
-  const ssm = lazy(() => new SSMClient(common));
-  const secretsManager = lazy(() => new SecretsManagerClient(common));
-  const sts = lazy(() => new STSClient(common));
+  const s3 = once(() => track(() => new S3Client({ ...common, forcePathStyle: endpointOverridden })));
+  const sts = once(async () => {
+    const { STSClient } = await import('@aws-sdk/client-sts');
+    return track(() => new STSClient(common));
+  });
+  const ssm = once(async () => {
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    return track(() => new SSMClient(common));
+  });
+  const secretsManager = once(async () => {
+    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    return track(() => new SecretsManagerClient(common));
+  });
   return {
     get kms() { return kms(); },
     get s3() { return s3(); },
-    get ssm() { return ssm(); },
-    get secretsManager() { return secretsManager(); },
-    get sts() { return sts(); },
+    sts,
+    ssm,
+    secretsManager,
     region: options.region,
     destroy: () => {
       for (const client of built) client.destroy();
     },
   };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
 
 /**

@@ -5,17 +5,18 @@
  * A binary Secrets Manager secret is refused rather than base64-encoded: the app would otherwise
  * receive something other than what was stored, with nothing telling it so.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
 import { withAbortSignal } from './deadline.ts';
 import { environmentValueProblem, type VariableValue } from './environ.ts';
 import { failureFromError, type LoadFailure } from './failures.ts';
 import type { Loaded } from './load.ts';
 
+/** lib/aws.ts awsClients() has these: each imports its SDK module on first use. */
 export interface ReferenceClients {
-  readonly ssm: SSMClient;
-  readonly secretsManager: SecretsManagerClient;
+  ssm(): Promise<SSMClient>;
+  secretsManager(): Promise<SecretsManagerClient>;
 }
 
 const SSM_SCHEME = 'ssm://';
@@ -34,10 +35,10 @@ export async function resolveReferences(environ: NodeJS.ProcessEnv, clients: Ref
   const { references, failures } = findReferences(environ);
   const ssmSelectors = unique(references.flatMap((r) => (r.scheme === 'ssm' ? [r.selector] : [])));
   const secretIds = unique(references.flatMap((r) => (r.scheme === 'secretsmanager' ? [r.id] : [])));
-  // A client is touched only when a reference needs it: touching one builds it.
+  // A client (and its SDK module) is loaded only when a reference needs it.
   const [parameters, secrets] = await Promise.all([
-    ssmSelectors.length > 0 ? readParameters(ssmSelectors, withAbortSignal(clients.ssm, signal), signal) : new Map<string, Outcome>(),
-    secretIds.length > 0 ? readSecrets(secretIds, withAbortSignal(clients.secretsManager, signal), signal) : new Map<string, Outcome>(),
+    ssmSelectors.length > 0 ? readParameters(ssmSelectors, clients, signal) : new Map<string, Outcome>(),
+    secretIds.length > 0 ? readSecrets(secretIds, clients, signal) : new Map<string, Outcome>(),
   ]);
 
   const loaded: VariableValue[] = [];
@@ -74,7 +75,9 @@ function findReferences(environ: NodeJS.ProcessEnv): { references: Reference[]; 
 }
 
 /** Selector (`name` or `name:version`) → outcome, in batches of 10 names per call. */
-async function readParameters(selectors: string[], ssm: SSMClient, signal: AbortSignal): Promise<Map<string, Outcome>> {
+async function readParameters(selectors: string[], clients: ReferenceClients, signal: AbortSignal): Promise<Map<string, Outcome>> {
+  const [{ GetParametersCommand }, client] = await Promise.all([import('@aws-sdk/client-ssm'), clients.ssm()]);
+  const ssm = withAbortSignal(client, signal);
   const outcomes = new Map<string, Outcome>();
   const limit = concurrencyLimit(MAX_PARALLEL_CALLS);
   const batches = Array.from({ length: Math.ceil(selectors.length / SSM_NAMES_PER_CALL) }, (_, i) =>
@@ -102,7 +105,9 @@ async function readParameters(selectors: string[], ssm: SSMClient, signal: Abort
 }
 
 /** Secret id → outcome. */
-async function readSecrets(ids: string[], secretsManager: SecretsManagerClient, signal: AbortSignal): Promise<Map<string, Outcome>> {
+async function readSecrets(ids: string[], clients: ReferenceClients, signal: AbortSignal): Promise<Map<string, Outcome>> {
+  const [{ GetSecretValueCommand }, client] = await Promise.all([import('@aws-sdk/client-secrets-manager'), clients.secretsManager()]);
+  const secretsManager = withAbortSignal(client, signal);
   const outcomes = new Map<string, Outcome>();
   const limit = concurrencyLimit(MAX_PARALLEL_CALLS);
   await Promise.all(ids.map((id) => limit(async () => {

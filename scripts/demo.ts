@@ -141,7 +141,7 @@ async function cdktf(workspace: string, args: string[], env: NodeJS.ProcessEnv, 
 }
 
 async function assumeRole(endpoint: string, role: string): Promise<Record<string, string>> {
-  const { sts } = awsClients({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const sts = await awsClients({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).sts();
   const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${role}`, RoleSessionName: 'demo' }));
   return { AWS_ACCESS_KEY_ID: Credentials!.AccessKeyId!, AWS_SECRET_ACCESS_KEY: Credentials!.SecretAccessKey!, AWS_SESSION_TOKEN: Credentials!.SessionToken! };
 }

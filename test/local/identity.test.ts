@@ -26,7 +26,7 @@ afterAll(() => local.close());
 
 describe('the default credentials', () => {
   it('are the account root, allowed everything', async () => {
-    const identity = await admin.sts.send(new GetCallerIdentityCommand({}));
+    const identity = await (await admin.sts()).send(new GetCallerIdentityCommand({}));
     expect(identity).toMatchObject({ Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root' });
   });
 });
@@ -102,13 +102,13 @@ describe('credentials from AssumeRole', () => {
     apiCiphertext = (await admin.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('api secret'), EncryptionContext: apiContext }))).CiphertextBlob!;
     webCiphertext = (await admin.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('web secret'), EncryptionContext: { ...apiContext, service: 'web' } }))).CiphertextBlob!;
 
-    const { Credentials } = await admin.sts.send(new AssumeRoleCommand({ RoleArn: Role!.Arn, RoleSessionName: 'test-session' }));
+    const { Credentials } = await (await admin.sts()).send(new AssumeRoleCommand({ RoleArn: Role!.Arn, RoleSessionName: 'test-session' }));
     roleSession = { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken! };
     role = local.clients(roleSession);
   });
 
   it('identify as the assumed role', async () => {
-    const identity = await role.sts.send(new GetCallerIdentityCommand({}));
+    const identity = await (await role.sts()).send(new GetCallerIdentityCommand({}));
     expect(identity.Arn).toBe('arn:aws:sts::000000000000:assumed-role/api-task/test-session');
   });
 
@@ -147,6 +147,6 @@ describe('credentials from AssumeRole', () => {
 
   it('are rejected with a session token that is not theirs: InvalidClientTokenId', async () => {
     const forged = local.clients({ ...roleSession, sessionToken: 'forged' });
-    await expect(forged.sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+    await expect((await forged.sts()).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
   });
 });

@@ -17,15 +17,15 @@ beforeAll(async () => {
   await putSecrets(store, { 'api/db-password': dbPassword });
   for (const { name, value } of parameters) {
     store.values.add(value);
-    await store.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString' }));
+    await (await store.clients.ssm()).send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString' }));
   }
   for (const value of versions) {
     store.values.add(value);
-    await store.clients.ssm.send(new PutParameterCommand({ Name: '/app/db-url', Value: value, Type: 'SecureString', Overwrite: true }));
+    await (await store.clients.ssm()).send(new PutParameterCommand({ Name: '/app/db-url', Value: value, Type: 'SecureString', Overwrite: true }));
   }
   store.values.add(apiToken);
-  await store.clients.secretsManager.send(new CreateSecretCommand({ Name: 'app/api-token', SecretString: apiToken }));
-  await store.clients.secretsManager.send(new CreateSecretCommand({ Name: 'app/keystore', SecretBinary: Buffer.from([0, 1, 2, 255]) }));
+  await (await store.clients.secretsManager()).send(new CreateSecretCommand({ Name: 'app/api-token', SecretString: apiToken }));
+  await (await store.clients.secretsManager()).send(new CreateSecretCommand({ Name: 'app/keystore', SecretBinary: Buffer.from([0, 1, 2, 255]) }));
 });
 afterAll(() => store.close());
 

@@ -33,7 +33,7 @@ export async function roleWithPolicy(endpoint: string, name: string, statements:
 
 /** Assumes an existing role, e.g. one the stack created. */
 export async function assumeRole(endpoint: string, name: string): Promise<RoleCredentials> {
-  const { sts } = awsClients({ endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+  const sts = await awsClients({ endpoint, region: REGION, credentials: TEST_CREDENTIALS }).sts();
   const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, RoleSessionName: 'test' }));
   return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
 }
