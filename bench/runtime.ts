@@ -2,15 +2,18 @@
  * Container start time: from starting the entrypoint process until the app runs, for N secrets of one
  * service on the local endpoint. The app is `date +%s%N`, which prints the moment it started. Compared:
  * `kms-secrets exec` from the single-file bundle with its code cache (as `npm run build:runtime` leaves it,
- * or an image that ran `code-cache`) and without, and the classic shell loop: one `aws s3 cp --recursive`,
- * then one `aws kms decrypt` process per file. Each figure is the median of a few runs, the variants taking
- * turns so that load on the machine falls on both alike.
+ * or an image that ran `code-cache`) and without; the floor of a Node.js process making the same requests
+ * without the SDK clients (bench/http-floor.ts, bundled the same way, no code cache); and the classic
+ * shell loop: one `aws s3 cp --recursive`, then one `aws kms decrypt` process per file. Each figure is the
+ * median of a few runs, the variants taking turns so that load on the machine falls on all alike.
  */
+import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { buildRuntimeBundle } from '../runtime/build.ts';
 import { openStore, putSecrets, runtimeEnv } from '../test/runtime/support.ts';
 
@@ -22,6 +25,8 @@ export interface RuntimeBenchRow {
   readonly execBestSeconds: number;
   /** Median of the runs of the same bundle without its code cache (an image that did not run `code-cache`). */
   readonly execUncachedSeconds: number;
+  /** Median of the runs of bench/http-floor.ts: the same requests without the SDK clients. */
+  readonly floorSeconds: number;
   /** Median of its runs; only for the small N the classic loop can do in reasonable time. */
   readonly classicSeconds?: number;
 }
@@ -62,6 +67,11 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
     const uncached = join(work, 'uncached', 'kms-secrets-runtime.mjs');
     mkdirSync(dirname(uncached));
     copyFileSync(bundle, uncached);
+    const floor = join(work, 'http-floor.cjs');
+    await build({
+      entryPoints: [fileURLToPath(new URL('http-floor.ts', import.meta.url))], outfile: floor, bundle: true, platform: 'node', target: 'node20',
+      format: 'cjs', minifyWhitespace: true, minifySyntax: true, legalComments: 'none', logLevel: 'warning',
+    });
     const rows: RuntimeBenchRow[] = [];
     for (const secrets of sizes) {
       const service = `n${secrets}`;
@@ -69,9 +79,11 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
       const env = runtimeEnv(store, { SECRETS_SERVICES: service, SERVICE: service });
       const times: number[] = [];
       const uncachedTimes: number[] = [];
+      const floorTimes: number[] = [];
       for (let run = 0; run < runs; run++) {
         times.push(await untilAppRuns(process.execPath, [bundle, 'exec', '--', 'date', '+%s%N'], env));
         uncachedTimes.push(await untilAppRuns(process.execPath, [uncached, 'exec', '--', 'date', '+%s%N'], env));
+        floorTimes.push(await untilAppRuns(process.execPath, [floor, 'date', '+%s%N'], env));
       }
       const classicTimes: number[] = [];
       for (let run = 0; classicSizes.has(secrets) && run < classicRuns; run++) classicTimes.push(await untilAppRuns('sh', ['-c', CLASSIC_LOOP], env));
@@ -80,6 +92,7 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
         execSeconds: median(times),
         execBestSeconds: Math.min(...times),
         execUncachedSeconds: median(uncachedTimes),
+        floorSeconds: median(floorTimes),
         classicSeconds: classicTimes.length > 0 ? median(classicTimes) : undefined,
       });
     }
@@ -92,25 +105,27 @@ export async function benchRuntime(options: RuntimeBenchOptions = {}): Promise<R
 
 export function runtimeTable(rows: readonly RuntimeBenchRow[]): string {
   const lines = [
-    '| secrets | `kms-secrets exec`, bundle: median (best) s | without code cache: median s | classic loop: `aws s3 cp` + `aws kms decrypt` per file, median s | classic ÷ exec median (best) |',
-    '|---:|---:|---:|---:|---:|',
+    '| secrets | `kms-secrets exec`, bundle: median (best) s | without code cache: median s | floor: same requests, no SDK client, median s | classic loop: `aws s3 cp` + `aws kms decrypt` per file, median s | classic ÷ exec median (best) |',
+    '|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
     const classic = row.classicSeconds === undefined ? 'not run' : row.classicSeconds.toFixed(2);
     const ratio = row.classicSeconds === undefined
       ? ''
       : `${(row.classicSeconds / row.execSeconds).toFixed(0)}× (${(row.classicSeconds / row.execBestSeconds).toFixed(0)}×)`;
-    lines.push(`| ${row.secrets} | ${row.execSeconds.toFixed(3)} (${row.execBestSeconds.toFixed(3)}) | ${row.execUncachedSeconds.toFixed(3)} | ${classic} | ${ratio} |`);
+    lines.push(`| ${row.secrets} | ${row.execSeconds.toFixed(3)} (${row.execBestSeconds.toFixed(3)}) | ${row.execUncachedSeconds.toFixed(3)} | ${row.floorSeconds.toFixed(3)} | ${classic} | ${ratio} |`);
   }
   const at = (n: number) => rows.find((row) => row.secrets === n);
   const [one, hundred, twenty] = [at(1), at(100), at(20)];
   if (one && hundred) {
     lines.push('', `N=100 takes ${(hundred.execSeconds / one.execSeconds).toFixed(2)}× (best: ${(hundred.execBestSeconds / one.execBestSeconds).toFixed(2)}×; `
-      + `without code cache: ${(hundred.execUncachedSeconds / one.execUncachedSeconds).toFixed(2)}×) the time of N=1 (target ≤ 1.5×).`);
+      + `without code cache: ${(hundred.execUncachedSeconds / one.execUncachedSeconds).toFixed(2)}×) the time of N=1 (target ≤ 1.5×); `
+      + `the floor without SDK clients takes ${(hundred.floorSeconds / one.floorSeconds).toFixed(2)}×.`);
   }
   if (twenty?.classicSeconds) {
     lines.push(`At N=20 exec is ${(twenty.classicSeconds / twenty.execSeconds).toFixed(0)}× (best: ${(twenty.classicSeconds / twenty.execBestSeconds).toFixed(0)}×; `
-      + `without code cache: ${(twenty.classicSeconds / twenty.execUncachedSeconds).toFixed(0)}×) faster than the classic loop (target ≥ 50×).`);
+      + `without code cache: ${(twenty.classicSeconds / twenty.execUncachedSeconds).toFixed(0)}×) faster than the classic loop (target ≥ 50×); `
+      + `the floor without SDK clients is ${(twenty.classicSeconds / twenty.floorSeconds).toFixed(0)}× faster.`);
   }
   return lines.join('\n');
 }
