@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildRuntimeBundle } from '../../runtime/build.ts';
 import type { CliRun } from '../support/cli.ts';
@@ -12,6 +13,7 @@ import { CHILD, childReport, expectNoValueIn, fingerprint, markerPath, markerLin
 
 let store: Store;
 let bundle: string;
+let metafile: Metafile;
 let inputs: string[];
 const dbPassword = secretValue('api-db');
 
@@ -19,7 +21,8 @@ beforeAll(async () => {
   store = await openStore();
   await putSecrets(store, { 'api/db-password': dbPassword });
   bundle = join(store.scratch, 'opt', 'kms-secrets-runtime.mjs');
-  inputs = Object.keys((await buildRuntimeBundle(bundle)).inputs);
+  metafile = await buildRuntimeBundle(bundle);
+  inputs = Object.keys(metafile.inputs);
 });
 afterAll(() => store.close());
 
@@ -45,6 +48,25 @@ test('holds the runtime and the shared model only: no cdktf, glob, stacks, opera
   expect(sources.every((path) => path.startsWith('runtime/') || path.startsWith('lib/'))).toBe(true);
   expect(sources).not.toContain('lib/tree.ts');
   expect(inputs.filter((path) => /node_modules\/(cdktf|@cdktf|constructs|glob|tsx)\//.test(path))).toEqual([]);
+});
+
+test('evaluates at start only what a start needs: STS, SSM, Secrets Manager and the Encryption SDK are imported on first use', () => {
+  // Everything reachable from the entry without crossing an import() runs when the bundle starts.
+  const atStart = new Set<string>();
+  const visit = (path: string): void => {
+    if (atStart.has(path)) return;
+    atStart.add(path);
+    for (const imported of metafile.inputs[path]?.imports ?? []) {
+      if (imported.kind !== 'dynamic-import') visit(imported.path);
+    }
+  };
+  visit('runtime/main.ts');
+
+  expect([...atStart].some((path) => path.includes('node_modules/@aws-sdk/client-s3/'))).toBe(true);
+  expect([...atStart].some((path) => path.includes('node_modules/@aws-sdk/client-kms/'))).toBe(true);
+  const lazy = /node_modules\/(@aws-sdk\/client-(sts|ssm|secrets-manager)|@aws-crypto\/client-node)\//;
+  expect([...atStart].filter((path) => lazy.test(path))).toEqual([]);
+  expect(inputs.filter((path) => lazy.test(path)).length).toBeGreaterThan(0);
 });
 
 test('runs exec: the command gets the secrets', async () => {

@@ -15,17 +15,18 @@ const dbPassword = secretValue('api-db');
 beforeAll(async () => {
   store = await openStore();
   await putSecrets(store, { 'api/db-password': dbPassword });
+  const [ssm, secretsManager] = await Promise.all([store.clients.ssm(), store.clients.secretsManager()]);
   for (const { name, value } of parameters) {
     store.values.add(value);
-    await (await store.clients.ssm()).send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString' }));
+    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString' }));
   }
   for (const value of versions) {
     store.values.add(value);
-    await (await store.clients.ssm()).send(new PutParameterCommand({ Name: '/app/db-url', Value: value, Type: 'SecureString', Overwrite: true }));
+    await ssm.send(new PutParameterCommand({ Name: '/app/db-url', Value: value, Type: 'SecureString', Overwrite: true }));
   }
   store.values.add(apiToken);
-  await (await store.clients.secretsManager()).send(new CreateSecretCommand({ Name: 'app/api-token', SecretString: apiToken }));
-  await (await store.clients.secretsManager()).send(new CreateSecretCommand({ Name: 'app/keystore', SecretBinary: Buffer.from([0, 1, 2, 255]) }));
+  await secretsManager.send(new CreateSecretCommand({ Name: 'app/api-token', SecretString: apiToken }));
+  await secretsManager.send(new CreateSecretCommand({ Name: 'app/keystore', SecretBinary: Buffer.from([0, 1, 2, 255]) }));
 });
 afterAll(() => store.close());
 
