@@ -73,8 +73,9 @@ export function objectKey(ref: Pick<SecretRef, 'service' | 'name'>): string {
 }
 
 /**
- * The encryption context that binds a ciphertext to its place (DESIGN.md D3): decrypting a file moved
- * to another env, service or name fails.
+ * The encryption context that binds a ciphertext to its place: decrypting a file moved to another env,
+ * service or name fails, and key-policy conditions on `kms:EncryptionContext:service` give each task role
+ * only its own service's secrets.
  */
 export function encryptionContext(ref: SecretRef): Record<string, string> {
   return { env: ref.env, service: ref.service, secret: ref.name };

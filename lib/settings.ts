@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsError } from './errors.ts';
+import { loaderVariableGroup } from './loader-variables.ts';
 import { assertEnvName } from './naming.ts';
 
 export const SETTINGS_FILE = 'kms-secrets.json';
@@ -30,7 +31,7 @@ export interface RoleTrust {
     readonly providerArn: string;
     /** @default "sts.amazonaws.com" */
     readonly audience: string;
-    /** Allowed `sub` claims, wildcards allowed, e.g. "repo:acme/app:ref:refs/heads/main". */
+    /** Allowed `sub` claims, each naming an owner and repository, e.g. "repo:acme/app:ref:refs/heads/main". */
     readonly subjects: readonly string[];
   };
 }
@@ -68,6 +69,12 @@ export interface EnvironmentSettings {
   readonly forceDestroy: boolean;
   /** Principals trusted by every service's task role besides ecs-tasks.amazonaws.com. @default [] */
   readonly taskRoleTrustedPrincipals: readonly string[];
+  /** Only ECS tasks of this cluster may assume the task roles (aws:SourceArn). @default any cluster of the account */
+  readonly ecsClusterArn?: string;
+  /** IAM ARNs the key policy lets decrypt every secret of the env, for emergencies and reencrypt. @default [] */
+  readonly breakGlassPrincipals: readonly string[];
+  /** Loader variables (LD_PRELOAD, NODE_OPTIONS, …) a secret may set after all; see lib/loader-variables.ts. @default [] */
+  readonly allowLoaderVariables: readonly string[];
   /** Operator roles to create, by who may assume them. @default {} (managed policies only) */
   readonly roles: OperatorRoles;
 }
@@ -83,7 +90,8 @@ type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
 
 const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
   'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
-  'backend', 'local', 'keyAlias', 'forceDestroy', 'taskRoleTrustedPrincipals', 'roles',
+  'backend', 'local', 'keyAlias', 'forceDestroy', 'taskRoleTrustedPrincipals', 'ecsClusterArn', 'breakGlassPrincipals',
+  'allowLoaderVariables', 'roles',
 ];
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
 
@@ -147,6 +155,16 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
   checkPrincipals(keyAdministrators, `${where}: keyAdministrators`);
   const taskRoleTrustedPrincipals = stringList(raw.taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
   checkPrincipals(taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
+  const breakGlassPrincipals = stringList(raw.breakGlassPrincipals, `${where}: breakGlassPrincipals`);
+  checkPrincipals(breakGlassPrincipals, `${where}: breakGlassPrincipals`);
+  const ecsClusterArn = raw.ecsClusterArn === undefined ? undefined : asString(raw.ecsClusterArn, `${where}: ecsClusterArn`);
+  if (ecsClusterArn !== undefined && !/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/.test(ecsClusterArn)) {
+    throw new SettingsError(`${where}: ecsClusterArn "${ecsClusterArn}" is not an ECS cluster ARN such as arn:aws:ecs:eu-west-1:111111111111:cluster/production`);
+  }
+  const allowLoaderVariables = stringList(raw.allowLoaderVariables, `${where}: allowLoaderVariables`);
+  for (const variable of allowLoaderVariables) {
+    if (!loaderVariableGroup(variable)) throw new SettingsError(`${where}: allowLoaderVariables holds "${variable}", which is not a loader variable, so there is nothing to allow`);
+  }
   const noncurrentVersionDays = raw.noncurrentVersionDays === undefined ? 30 : raw.noncurrentVersionDays;
   if (typeof noncurrentVersionDays !== 'number' || !Number.isInteger(noncurrentVersionDays) || noncurrentVersionDays < 1) {
     throw new SettingsError(`${where}: noncurrentVersionDays must be a whole number of days, at least 1`);
@@ -165,7 +183,7 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
   return {
     region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
     backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
-    roles: readRoles(raw.roles, `${where}: roles`),
+    ecsClusterArn, breakGlassPrincipals, allowLoaderVariables, roles: readRoles(raw.roles, `${where}: roles`),
   };
 }
 
@@ -207,9 +225,31 @@ function readTrust(value: unknown, where: string): RoleTrust {
   }
   const subjects = stringList(oidc.subjects, `${where}.oidc.subjects`);
   // Without a subject condition any repository of the provider could assume the role.
-  if (subjects.length === 0) throw new SettingsError(`${where}.oidc.subjects must name at least one subject, e.g. "repo:acme/app:*"`);
+  if (subjects.length === 0) throw new SettingsError(`${where}.oidc.subjects must name at least one subject, e.g. "repo:acme/app:ref:refs/heads/main"`);
+  for (const subject of subjects) {
+    const problem = oidcSubjectProblem(providerArn, subject);
+    if (problem) throw new SettingsError(`${where}.oidc.subjects holds "${subject}": ${problem}`);
+  }
   const audience = oidc.audience === undefined ? 'sts.amazonaws.com' : asString(oidc.audience, `${where}.oidc.audience`);
   return { awsPrincipals, oidc: { providerArn, audience, subjects } };
+}
+
+/**
+ * Why an OIDC subject would let more than one repository assume the role, or undefined. GitHub and GitLab
+ * subjects must name owner and repository without wildcards (`repo:acme/app:…`, `project_path:acme/app:…`);
+ * for any provider, a subject that is only wildcards, or only a claim name and a wildcard, is refused.
+ */
+function oidcSubjectProblem(providerArn: string, subject: string): string | undefined {
+  const host = providerArn.replace(/^.*:oidc-provider\//, '');
+  const repository = {
+    'token.actions.githubusercontent.com': { pattern: /^repo:[^*?/:]+\/[^*?/:]+:./, example: 'repo:acme/app:ref:refs/heads/main' },
+    'gitlab.com': { pattern: /^project_path:[^*?:]+\/[^*?:]+:./, example: 'project_path:acme/app:ref_type:branch:ref:main' },
+  }[host];
+  if (repository && !repository.pattern.test(subject)) {
+    return `it must name an owner and a repository without wildcards and then what may assume the role, e.g. "${repository.example}"`;
+  }
+  if (/^([^:]*:)?[*?]*$/.test(subject)) return 'a wildcard subject lets every repository of the provider assume the role; name the repository';
+  return undefined;
 }
 
 function readBackend(value: unknown, where: string): BackendSettings {

@@ -7,6 +7,7 @@ import { join, relative, sep } from 'node:path';
 import { glob, type Path } from 'glob';
 import { SecretsTreeError, type TreeProblem } from './errors.ts';
 import { detectFormat, FORMAT_HEADERS, type CiphertextFormat } from './formats.ts';
+import { loaderVariableProblem } from './loader-variables.ts';
 import { envOrServiceProblem, envVarName, secretNameProblem, type SecretRef } from './naming.ts';
 import type { Settings } from './settings.ts';
 
@@ -55,7 +56,10 @@ export async function scanSecretsTree(projectRoot: string, settings: Settings): 
     if (parts.length < 3) continue;
     const [env, service, name] = parts as [string, string, string];
     const format = readFormat(entry.fullpath());
-    if (entry.size === 0) {
+    const loaderProblem = loaderVariableProblem(envVarName(name), settings.forEnv(env).allowLoaderVariables);
+    if (loaderProblem) {
+      problems.push({ file, rule: loaderProblem });
+    } else if (entry.size === 0) {
       problems.push({ file, rule: 'the file is empty; encrypt the secret with `npm run encrypt`' });
     } else if (!format) {
       problems.push({ file, rule: `not ciphertext: it starts with none of the known headers (${FORMAT_HEADERS}); a plaintext file must never be here` });

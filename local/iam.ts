@@ -49,6 +49,16 @@ interface IamState {
   policies: PolicyRecord[];
 }
 
+/** What STS needs of a role: who it is, how long a session may last, and who may assume it. */
+export interface AssumableRole {
+  readonly name: string;
+  readonly arn: string;
+  readonly roleId: string;
+  readonly maxSessionDuration: number;
+  /** The role's trust policy, as stored. */
+  readonly trustPolicy: string;
+}
+
 /** A policy document that applies to a principal, ready for the authorizer. */
 export interface NamedPolicy {
   readonly name: string;
@@ -106,9 +116,9 @@ export class Iam {
   }
 
   /** The role with this name, for STS; undefined when there is none. */
-  findRole(name: string): { name: string; arn: string; roleId: string; maxSessionDuration: number } | undefined {
+  findRole(name: string): AssumableRole | undefined {
     const role = this.store.data.roles.find((r) => r.name === name);
-    return role && { name: role.name, arn: roleArn(role), roleId: role.roleId, maxSessionDuration: role.maxSessionDuration };
+    return role && { name: role.name, arn: roleArn(role), roleId: role.roleId, maxSessionDuration: role.maxSessionDuration, trustPolicy: role.assumeRolePolicy };
   }
 
   /** The inline and attached managed policies (default versions) of a role; none once it is deleted. */

@@ -105,7 +105,7 @@ export class Kms {
     },
     DescribeKey: (input, call) => {
       const key = this.resolveKey(call.region, input.string('KeyId'), true);
-      call.authorize('kms:DescribeKey', this.arn(key));
+      call.authorize('kms:DescribeKey', this.arn(key), {}, key.policy);
       return { KeyMetadata: this.metadata(key) };
     },
     ListKeys: (input, call) => {
@@ -216,7 +216,7 @@ export class Kms {
       const name = requireAliasName(input.string('AliasName'));
       const key = this.resolveKey(call.region, input.string('TargetKeyId'), false);
       call.authorize('kms:CreateAlias', aliasArn(call.region, name));
-      call.authorize('kms:CreateAlias', this.arn(key));
+      call.authorize('kms:CreateAlias', this.arn(key), {}, key.policy);
       if (key.state === 'PendingDeletion') throw this.invalidState(key);
       if (this.findAlias(call.region, name)) {
         throw new AwsError('AlreadyExistsException', `An alias with the name ${aliasArn(call.region, name)} already exists`);
@@ -250,7 +250,10 @@ export class Kms {
       const alias = this.requireAlias(call.region, input.string('AliasName'));
       const key = this.resolveKey(call.region, input.string('TargetKeyId'), false);
       call.authorize('kms:UpdateAlias', aliasArn(call.region, alias.name));
-      call.authorize('kms:UpdateAlias', this.arn(key));
+      // As in KMS: permission on the alias, the key it points at now, and the new key.
+      const current = this.findKey(call.region, alias.targetKeyId);
+      if (current) call.authorize('kms:UpdateAlias', this.arn(current), {}, current.policy);
+      call.authorize('kms:UpdateAlias', this.arn(key), {}, key.policy);
       if (key.state === 'PendingDeletion') throw this.invalidState(key);
       alias.targetKeyId = key.keyId;
       alias.lastUpdatedDate = epochSeconds();
@@ -260,6 +263,8 @@ export class Kms {
     DeleteAlias: (input, call) => {
       const alias = this.requireAlias(call.region, input.string('AliasName'));
       call.authorize('kms:DeleteAlias', aliasArn(call.region, alias.name));
+      const target = this.findKey(call.region, alias.targetKeyId);
+      if (target) call.authorize('kms:DeleteAlias', this.arn(target), {}, target.policy);
       this.store.data.aliases = this.store.data.aliases.filter((a) => a !== alias);
       this.store.save();
       return {};
@@ -270,7 +275,7 @@ export class Kms {
       requireLength('plaintext', plaintext, KMS_ENCRYPT_LIMIT);
       requireAlgorithm(input.optionalString('EncryptionAlgorithm'));
       const context = input.optionalStringMap('EncryptionContext') ?? {};
-      call.authorize('kms:Encrypt', this.arn(key), cryptoContext(context));
+      call.authorize('kms:Encrypt', this.arn(key), cryptoContext(context), key.policy);
       return { CiphertextBlob: this.sealWith(key, plaintext, context).toString('base64'), KeyId: this.arn(key), EncryptionAlgorithm: ALGORITHM };
     },
     Decrypt: (input, call) => {
@@ -284,7 +289,7 @@ export class Kms {
       const source = this.openBlob(call, input.blob('CiphertextBlob'), input.optionalString('SourceKeyId'), sourceContext, 'kms:ReEncryptFrom');
       const destination = this.resolveKey(call.region, input.string('DestinationKeyId'), true);
       const destinationContext = input.optionalStringMap('DestinationEncryptionContext') ?? {};
-      call.authorize('kms:ReEncryptTo', this.arn(destination), cryptoContext(destinationContext));
+      call.authorize('kms:ReEncryptTo', this.arn(destination), cryptoContext(destinationContext), destination.policy);
       return {
         CiphertextBlob: this.sealWith(destination, source.plaintext, destinationContext).toString('base64'),
         SourceKeyId: this.arn(source.key),
@@ -364,7 +369,7 @@ export class Kms {
     const key = this.resolveKey(call.region, input.string('KeyId'), true);
     const context = input.optionalStringMap('EncryptionContext') ?? {};
     const length = dataKeyLength(input.optionalString('KeySpec'), input.optionalNumber('NumberOfBytes'));
-    call.authorize(action, this.arn(key), cryptoContext(context));
+    call.authorize(action, this.arn(key), cryptoContext(context), key.policy);
     const dataKey = randomBytes(length);
     return { key, dataKey, ciphertext: this.sealWith(key, dataKey, context) };
   }
@@ -377,7 +382,7 @@ export class Kms {
     if (keyRef !== undefined && this.resolveKey(call.region, keyRef, true).keyId !== key.keyId) {
       throw new AwsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.');
     }
-    call.authorize(action, this.arn(key), cryptoContext(context));
+    call.authorize(action, this.arn(key), cryptoContext(context), key.policy);
     this.requireUsable(key);
     const plaintext = open(sealed, key.materials.map((m) => Buffer.from(m, 'base64')), context);
     if (!plaintext) throw new AwsError('InvalidCiphertextException', '');
@@ -400,7 +405,7 @@ export class Kms {
   /** A key named by id or key ARN (no aliases, as for KMS's management calls), after authorization. */
   private managedKey(input: JsonInput, call: Call, action: string): KeyRecord {
     const key = this.resolveKey(call.region, input.string('KeyId'), false);
-    call.authorize(action, this.arn(key));
+    call.authorize(action, this.arn(key), {}, key.policy);
     return key;
   }
 

@@ -53,8 +53,11 @@ export interface Call {
   readonly requestId: string;
   readonly caller: Caller;
   readonly request: HttpRequest;
-  /** Throws the service's AccessDenied error unless the caller may do `action` on `resource`. */
-  authorize(action: string, resource: string, context?: ContextValues): void;
+  /**
+   * Throws the service's AccessDenied error unless the caller may do `action` on `resource`, by its identity
+   * policies and the resource's own policy (key policy, bucket policy, trust policy) when it has one.
+   */
+  authorize(action: string, resource: string, context?: ContextValues, resourcePolicy?: string): void;
 }
 
 /** The parts of a SigV4 signature the endpoint uses (it does not verify the signature itself). */

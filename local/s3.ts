@@ -103,7 +103,7 @@ export class S3 {
 
   private readonly handlers: Record<string, Handler> = {
     CreateBucket: (call, { bucket }) => {
-      call.authorize('s3:CreateBucket', bucketArn(bucket));
+      this.authorize(call, bucket, 's3:CreateBucket', bucketArn(bucket));
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
         throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.');
       }
@@ -187,7 +187,7 @@ export class S3 {
     HeadObject: (call, target) => this.getObject(call, target, false),
     DeleteObject: (call, { bucket, key }) => {
       const versionId = call.request.query.get('versionId') ?? undefined;
-      call.authorize(versionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', objectArn(bucket, key));
+      this.authorize(call, bucket, versionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', objectArn(bucket, key));
       const result = this.deleteObject(this.bucket(call, bucket), key, versionId);
       return { status: 204, headers: definedHeaders({ 'x-amz-version-id': result.versionId, 'x-amz-delete-marker': result.deleteMarker ? 'true' : undefined }) };
     },
@@ -201,7 +201,7 @@ export class S3 {
         const key = childText(object, 'Key') ?? '';
         const versionId = childText(object, 'VersionId');
         try {
-          call.authorize(versionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', objectArn(bucket, key));
+          this.authorize(call, bucket, versionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', objectArn(bucket, key));
           const result = this.deleteObject(record, key, versionId);
           if (!quiet) {
             deleted.push({ Key: key, VersionId: versionId, DeleteMarker: result.deleteMarker || undefined, DeleteMarkerVersionId: result.deleteMarker ? result.versionId : undefined });
@@ -298,9 +298,14 @@ export class S3 {
     };
   }
 
+  /** Authorizes `action` on the bucket or one of its objects, by the caller's policies and the bucket policy. */
+  private authorize(call: Call, bucket: string, action: string, resource: string, context?: ContextValues): void {
+    call.authorize(action, resource, context, this.store.bucket(bucket)?.config.policy);
+  }
+
   /** The bucket, after authorizing `action` on it; NoSuchBucket when there is none. */
   private bucket(call: Call, name: string, action?: string, context?: ContextValues): BucketRecord {
-    if (action) call.authorize(action, bucketArn(name), context);
+    if (action) this.authorize(call, name, action, bucketArn(name), context);
     const record = this.store.bucket(name);
     if (!record) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404);
     return record;
@@ -308,7 +313,7 @@ export class S3 {
 
   private putObject(call: Call, { bucket, key }: Required<S3Target>): Reply {
     const sse = header(call.request, 'x-amz-server-side-encryption');
-    call.authorize('s3:PutObject', objectArn(bucket, key), sse ? { 's3:x-amz-server-side-encryption': sse } : {});
+    this.authorize(call, bucket, 's3:PutObject', objectArn(bucket, key), sse ? { 's3:x-amz-server-side-encryption': sse } : {});
     const record = this.bucket(call, bucket);
     const { payload, trailers } = readPayload(call);
     const checksum = verifyChecksums(call, payload, trailers);
@@ -369,7 +374,7 @@ export class S3 {
 
   /** The version a read names (`?versionId=`) or the current one, with S3's errors for delete markers. */
   private readableVersion(call: Call, { bucket, key }: Required<S3Target>, action: string): ObjectVersion {
-    call.authorize(action, objectArn(bucket, key));
+    this.authorize(call, bucket, action, objectArn(bucket, key));
     this.bucket(call, bucket);
     const versionId = call.request.query.get('versionId');
     if (versionId) {

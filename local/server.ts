@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { denialMessage, evaluate } from './authorize.ts';
+import { ADMIN_POLICIES, denialMessage, evaluate } from './authorize.ts';
 import { faultError, FaultInjector, type FaultRule, type Faults } from './faults.ts';
 import { Iam } from './iam.ts';
 import { Kms } from './kms.ts';
-import { AwsError, readSignatureScope, type Call, type Caller, type ContextValues, type HttpRequest, type Reply, type ServiceName } from './protocol.ts';
+import { AwsError, DEFAULT_REGION, readSignatureScope, type Call, type Caller, type ContextValues, type HttpRequest, type Reply, type ServiceName } from './protocol.ts';
 import { RequestLog, type RequestLogEntry } from './request-log.ts';
 import { dispatch, errorReply, routeRequest, type Route, type Services } from './router.ts';
 import { S3 } from './s3.ts';
@@ -113,7 +113,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
   const request: HttpRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) };
 
   if (request.path.startsWith(ADMIN_PREFIX)) {
-    const reply = adminReply(request, faults, log);
+    const reply = adminReply(request, faults, log, services);
     send(res, request.method, reply);
     log.record({ time, service: 'admin', operation: `${request.method} ${request.path}`, status: reply.status, durationMs: elapsed(started) });
     return;
@@ -168,16 +168,18 @@ function makeCall(route: Route, request: HttpRequest, region: string, requestId:
     requestId,
     caller,
     request,
-    authorize(action: string, resource: string, context?: ContextValues): void {
-      if (!caller.role) return; // the admin may do everything
+    authorize(action: string, resource: string, context?: ContextValues, resourcePolicy?: string): void {
+      // The admin may do everything IAM decides; only a resource's own policy can still say no.
+      if (!caller.role && resourcePolicy === undefined) return;
       const decision = evaluate({
         principal: caller.arn,
-        roleArn: caller.role.arn,
+        principalArn: caller.role?.arn ?? caller.arn,
         action,
         resource,
         region,
         context,
-        identityPolicies: services.iam.identityPolicies(caller.role.name),
+        identityPolicies: caller.role ? services.iam.identityPolicies(caller.role.name) : ADMIN_POLICIES,
+        resourcePolicy,
       });
       if (!decision.allowed) {
         const denied = ACCESS_DENIED[route.service];
@@ -189,11 +191,24 @@ function makeCall(route: Route, request: HttpRequest, region: string, requestId:
 
 /**
  * Out-of-process control: `POST /_local/faults` with a fault rule as JSON, `DELETE /_local/faults`,
- * `GET /_local/faults`, and `GET /_local/requests` for the request log.
+ * `GET /_local/faults`, and `GET /_local/requests` for the request log. And what ECS gives a task:
+ * `GET /_local/ecs-task-credentials/<role name>[?cluster=C&account=A]` answers as the container credentials
+ * endpoint does (`AWS_CONTAINER_CREDENTIALS_FULL_URI`), when the role's trust policy lets ECS assume it for
+ * a task of cluster C (default "default") in account A (default the endpoint's).
  */
-function adminReply(request: HttpRequest, faults: FaultInjector, log: RequestLog): Reply {
+function adminReply(request: HttpRequest, faults: FaultInjector, log: RequestLog, services: Services): Reply {
   const json = (status: number, value: unknown): Reply => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
   const route = `${request.method} ${request.path}`;
+  const ecsRole = /^GET \/_local\/ecs-task-credentials\/([\w+=,.@-]+)$/.exec(route)?.[1];
+  if (ecsRole) {
+    try {
+      const task = { region: DEFAULT_REGION, cluster: request.query.get('cluster') ?? undefined, account: request.query.get('account') ?? undefined };
+      return json(200, services.sts.ecsTaskCredentials(ecsRole, task));
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error;
+      return json(error.status, { code: error.code, message: error.message });
+    }
+  }
   try {
     if (route === 'POST /_local/faults') {
       faults.add(JSON.parse(request.body.toString('utf8')) as FaultRule);

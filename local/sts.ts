@@ -1,10 +1,16 @@
 /**
  * STS (query protocol) and the identity of every request. Any access key the endpoint did not issue is
- * the account's admin (the root), so `test`/`test` can do everything; AssumeRole issues temporary
- * credentials that act as the role, and every request made with them is authorized against its policies.
+ * the account's admin (the root), so `test`/`test` can do everything IAM decides; AssumeRole issues
+ * temporary credentials that act as the role, and every request made with them is authorized against
+ * its policies. Who may assume a role is the role's trust policy: the admin too must be trusted.
+ *
+ * ECS tasks get their task role's credentials from ECS, which assumes the role as the service principal
+ * `ecs-tasks.amazonaws.com` on the task's behalf, naming the task's account and ARN (aws:SourceAccount,
+ * aws:SourceArn). `ecsTaskCredentials` does the same, for the container credentials route of the server.
  */
-import { randomBytes } from 'node:crypto';
-import type { Iam } from './iam.ts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { denialMessage, evaluate } from './authorize.ts';
+import type { AssumableRole, Iam } from './iam.ts';
 import { ACCOUNT_ID, AwsError, type Caller, type QueryOperations, type SignatureScope } from './protocol.ts';
 import { JsonStore } from './state.ts';
 
@@ -24,6 +30,25 @@ const MIN_DURATION_SECONDS = 900;
 const DEFAULT_DURATION_SECONDS = 3600;
 
 const ADMIN_ARN = `arn:aws:iam::${ACCOUNT_ID}:root`;
+const ECS_TASKS = 'ecs-tasks.amazonaws.com';
+
+/** Where an ECS task runs, as ECS tells STS when it assumes the task role. */
+export interface EcsTask {
+  readonly region: string;
+  /** @default the endpoint's account */
+  readonly account?: string;
+  /** @default "default" */
+  readonly cluster?: string;
+}
+
+/** What the ECS container credentials endpoint answers (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
+export interface ContainerCredentials {
+  readonly AccessKeyId: string;
+  readonly SecretAccessKey: string;
+  readonly Token: string;
+  readonly Expiration: string;
+  readonly RoleArn: string;
+}
 
 function randomText(bytes: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string {
   return [...randomBytes(bytes)].map((byte) => alphabet[byte % alphabet.length]).join('');
@@ -59,7 +84,6 @@ export class Sts {
     AssumeRole: (input, call) => {
       const roleArn = input.string('RoleArn');
       const sessionName = input.string('RoleSessionName');
-      call.authorize('sts:AssumeRole', roleArn);
       if (input.optionalString('Policy') !== undefined || input.memberList('PolicyArns').length > 0) {
         throw new AwsError('ValidationError', 'The local endpoint does not support session policies (Policy, PolicyArns) in AssumeRole');
       }
@@ -70,22 +94,8 @@ export class Sts {
       if (!role || role.arn !== roleArn) {
         throw new AwsError('AccessDenied', `User: ${call.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
       }
-      const duration = input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS;
-      if (duration < MIN_DURATION_SECONDS || duration > role.maxSessionDuration) {
-        throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role or is below ${MIN_DURATION_SECONDS}.`);
-      }
-      const session: Session = {
-        accessKeyId: `ASIA${randomText(16)}`,
-        secretAccessKey: randomBytes(30).toString('base64'),
-        sessionToken: randomBytes(96).toString('base64'),
-        roleName: role.name,
-        roleArn: role.arn,
-        roleId: role.roleId,
-        sessionName,
-        expiration: Date.now() + duration * 1000,
-      };
-      this.store.data.sessions = [...this.store.data.sessions.filter((s) => s.expiration > Date.now()), session];
-      this.store.save();
+      call.authorize('sts:AssumeRole', roleArn, {}, role.trustPolicy);
+      const session = this.startSession(role, sessionName, input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS);
       return {
         Credentials: {
           AccessKeyId: session.accessKeyId,
@@ -97,4 +107,51 @@ export class Sts {
       };
     },
   };
+
+  /** The credentials of `roleName` for an ECS task, if the role's trust policy lets ECS assume it for that task. */
+  ecsTaskCredentials(roleName: string, task: EcsTask): ContainerCredentials {
+    const role = this.iam.findRole(roleName);
+    const resource = role?.arn ?? `arn:aws:iam::${ACCOUNT_ID}:role/${roleName}`;
+    const account = task.account ?? ACCOUNT_ID;
+    const taskId = randomUUID().replaceAll('-', '');
+    const decision = role
+      ? evaluate({
+        principal: ECS_TASKS,
+        action: 'sts:AssumeRole',
+        resource,
+        region: task.region,
+        context: { 'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:ecs:${task.region}:${account}:task/${task.cluster ?? 'default'}/${taskId}` },
+        identityPolicies: [],
+        resourcePolicy: role.trustPolicy,
+      })
+      : { allowed: false as const, reason: 'because the role does not exist' };
+    if (!decision.allowed) throw new AwsError('AccessDenied', denialMessage({ principal: ECS_TASKS, action: 'sts:AssumeRole', resource }, decision.reason), 403);
+    const session = this.startSession(role!, `ecs-task-${taskId.slice(0, 12)}`, DEFAULT_DURATION_SECONDS);
+    return {
+      AccessKeyId: session.accessKeyId,
+      SecretAccessKey: session.secretAccessKey,
+      Token: session.sessionToken,
+      Expiration: new Date(session.expiration).toISOString(),
+      RoleArn: role!.arn,
+    };
+  }
+
+  private startSession(role: AssumableRole, sessionName: string, duration: number): Session {
+    if (duration < MIN_DURATION_SECONDS || duration > role.maxSessionDuration) {
+      throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role or is below ${MIN_DURATION_SECONDS}.`);
+    }
+    const session: Session = {
+      accessKeyId: `ASIA${randomText(16)}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(96).toString('base64'),
+      roleName: role.name,
+      roleArn: role.arn,
+      roleId: role.roleId,
+      sessionName,
+      expiration: Date.now() + duration * 1000,
+    };
+    this.store.data.sessions = [...this.store.data.sessions.filter((s) => s.expiration > Date.now()), session];
+    this.store.save();
+    return session;
+  }
 }

@@ -23,6 +23,7 @@ const SELECTION_OPTIONS = {
   bucket: { type: 'string' },
   env: { type: 'string', short: 'e' },
   service: { type: 'string', multiple: true, short: 's' },
+  'allow-loader-variable': { type: 'string', multiple: true },
   deadline: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -31,6 +32,9 @@ const SELECTION_OPTIONS = {
 const SELECTION_HELP = `  --bucket B        the env's secrets bucket (SECRETS_BUCKET)
   --env E           the env, part of every encryption context (SECRETS_ENV)
   --service S       a service whose secrets to load; repeat it or separate with commas (SECRETS_SERVICES)
+  --allow-loader-variable V
+                    let a secret set loader variable V (NODE_OPTIONS, LD_PRELOAD, …), which is refused
+                    otherwise; repeat it or separate with commas (SECRETS_ALLOW_LOADER_VARIABLES)
   --deadline SEC    give up when not everything is loaded within SEC seconds (default ${DEFAULT_DEADLINE_MS / 1000})
   --verbose         list the variables set (names and sources, never values) on stderr`;
 

@@ -12,6 +12,8 @@ export type LoadFailureKind =
   | 'deadline'
   /** An object key or variable that breaks the naming rule, or two secrets for one variable. */
   | 'naming'
+  /** A secret whose variable changes how programs start or load code (NODE_OPTIONS, LD_PRELOAD, …). */
+  | 'loader-variable'
   /** An object under the service prefix that is not ciphertext. */
   | 'not-ciphertext'
   /** A value an environment variable cannot hold (not UTF-8, or a NUL byte), or a binary Secrets Manager secret. */
@@ -38,6 +40,7 @@ const KIND_WORDS: Record<LoadFailureKind, string> = {
   'no-credentials': 'no credentials',
   'invalid-input': 'invalid request',
   naming: 'naming rule',
+  'loader-variable': 'loader variable',
   'not-ciphertext': 'not ciphertext',
   'not-text': 'not text',
   'already-set': 'already set',

@@ -9,6 +9,7 @@ import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk
 import { awsClients } from '../lib/aws.ts';
 import { decryptSecret } from '../lib/cipher.ts';
 import { EncryptionContextMismatchError, NotCiphertextError } from '../lib/errors.ts';
+import { loaderVariableProblem } from '../lib/loader-variables.ts';
 import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
 import { Deadline, DEFAULT_DEADLINE_MS, withAbortSignal } from './deadline.ts';
@@ -74,7 +75,10 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
           objects += 1;
           const name = key.slice(prefix.length);
           const problem = secretNameProblem(name);
+          // An object planted in the bucket directly meets the same rule as the tree: it is never fetched.
+          const loaderProblem = problem ? undefined : loaderVariableProblem(envVarName(name), selection.allowLoaderVariables);
           if (problem) failures.push({ subject: key, kind: 'naming', cause: problem });
+          else if (loaderProblem) failures.push({ subject: key, kind: 'loader-variable', cause: loaderProblem });
           else tasks.push(limit(() => loadOne({ env: selection.env, service, name })));
         }
       }

@@ -83,18 +83,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     steps.next(`cdktf deploy ${ENV}: uploads the ciphertext files as S3 objects (Terraform never decrypts)`);
     await cdktf(workspace, ['deploy', ENV, '--auto-approve'], admin, steps);
 
-    steps.next(`kms-secrets exec as the ${SERVICE} task role: the sample service starts with its secrets in its environment`);
-    const task = await assumeRole(endpoint.url, `kms-secrets-${ENV}-task-${SERVICE}`);
+    steps.next(`kms-secrets exec as an ECS task of service ${SERVICE}: the sample service starts with its secrets in its environment`);
+    // As in ECS: the SDK's default chain fetches the task role's credentials from the container credentials
+    // endpoint, which the local endpoint answers only for a role whose trust policy lets ECS assume it.
+    const { AWS_ACCESS_KEY_ID: _key, AWS_SECRET_ACCESS_KEY: _secret, ...withoutAdminKeys } = admin;
+    const task = { ...withoutAdminKeys, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endpoint.url}/_local/ecs-task-credentials/kms-secrets-${ENV}.task-${SERVICE}` };
     const exec = await cli(
       ['exec', '--bucket', `kms-secrets-${ENV}-secrets`, '--env', ENV, '--service', SERVICE, '--',
         process.execPath, join(PROJECT_ROOT, 'examples', 'sample-service.mjs'), ...secrets.map((s) => envVarName(s.name))],
-      { ...admin, ...task },
+      task,
     );
     if (exec.code !== 0) throw new DemoError(`kms-secrets exec failed:\n${exec.output}`);
     for (const line of exec.output.trim().split('\n')) steps.detail(line);
 
-    steps.next('The CI principal (role kms-secrets-demo-ci-plan): it can plan, it cannot decrypt');
-    const ci = { ...admin, ...(await assumeRole(endpoint.url, `kms-secrets-${ENV}-ci-plan`)) };
+    steps.next(`The CI principal (role kms-secrets-${ENV}.ci-plan): it can plan, it cannot decrypt`);
+    const ci = { ...admin, ...(await assumeRole(endpoint.url, `kms-secrets-${ENV}.ci-plan`)) };
     const plan = await runCdktf(workspace, ['plan', ENV], ci);
     const ciPlanSucceeded = plan.code === 0 && /No changes\./.test(plan.output);
     steps.detail(ciPlanSucceeded ? 'cdktf plan demo with the CI credentials: OK, no changes' : `cdktf plan failed:\n${plan.output.slice(-1500)}`);

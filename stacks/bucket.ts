@@ -1,4 +1,8 @@
-/** The environment's hardened ciphertext bucket (DESIGN.md D4). */
+/**
+ * The environment's hardened ciphertext bucket: private, Block Public Access, BucketOwnerEnforced,
+ * versioned, SSE-S3 by default, a policy that denies non-TLS requests and PUTs without SSE-S3, optionally
+ * object access only through a VPC endpoint, and noncurrent versions expired after a number of days.
+ */
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
@@ -15,13 +19,13 @@ export interface SecretsBucketProps {
   readonly partition: string;
   /** Days a noncurrent ciphertext version is kept. */
   readonly noncurrentVersionDays: number;
-  /** When set, object Get/Put/Delete must come through this VPC endpoint. @default no restriction */
+  /** When set, every object action must come through this VPC endpoint. @default no restriction */
   readonly vpcEndpointId?: string;
   /** Let Terraform delete the bucket with all its versions. @default false */
   readonly forceDestroy?: boolean;
 }
 
-/** Server-side encryption of the bucket: SSE-S3, since the content is KMS ciphertext already (D4). */
+/** Server-side encryption of the bucket: SSE-S3. The content is KMS ciphertext already, and SSE-KMS would give the deployer and CI KMS rights. */
 export const BUCKET_SSE = 'AES256';
 
 const BUCKET_READ_ACTIONS = [
@@ -33,11 +37,16 @@ const BUCKET_READ_ACTIONS = [
 const BUCKET_WRITE_ACTIONS = [
   's3:CreateBucket', 's3:DeleteBucket', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:PutBucketVersioning',
   's3:PutEncryptionConfiguration', 's3:PutLifecycleConfiguration', 's3:PutBucketTagging', 's3:PutBucketPublicAccessBlock',
-  's3:PutBucketOwnershipControls',
+  's3:PutBucketOwnershipControls', 's3:PutBucketAcl', 's3:PutBucketCORS', 's3:PutBucketWebsite', 's3:DeleteBucketWebsite',
+  's3:PutBucketLogging', 's3:PutReplicationConfiguration', 's3:PutBucketObjectLockConfiguration', 's3:PutAccelerateConfiguration',
+  's3:PutBucketRequestPayment', 's3:PutBucketNotification',
 ];
 /** Objects are ciphertext; reading them (HeadObject) is how Terraform refreshes them, and grants no plaintext. */
 const OBJECT_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
-const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:DeleteObjectTagging'];
+const OBJECT_WRITE_ACTIONS = [
+  's3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion',
+  's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging',
+];
 
 export class SecretsBucket extends Construct {
   readonly bucket: S3Bucket;
@@ -104,7 +113,8 @@ export class SecretsBucket extends Construct {
           Sid: 'DenyObjectAccessOutsideVpcEndpoint',
           Effect: 'Deny' as const,
           Principal: '*' as const,
-          Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          // Every action on objects: versions, tags and ACL reads too, not only Get/Put/Delete.
+          Action: 's3:*',
           Resource: `${this.bucketArn}/*`,
           Condition: { StringNotEquals: { 'aws:sourceVpce': props.vpcEndpointId } },
         }]
@@ -141,13 +151,14 @@ export class SecretsBucket extends Construct {
     ];
   }
 
-  /** What `terraform apply` needs to manage the bucket and upload ciphertext. */
-  manageStatements(): PolicyStatement[] {
-    return [
-      ...this.readStatements(),
-      { Sid: 'ManageBucket', Effect: 'Allow', Action: BUCKET_WRITE_ACTIONS, Resource: this.bucketArn },
-      { Sid: 'WriteObjects', Effect: 'Allow', Action: OBJECT_WRITE_ACTIONS, Resource: `${this.bucketArn}/*` },
-    ];
+  /** What the deployer needs besides reading: put and delete ciphertext objects, their versions and tags. */
+  writeObjectStatements(): PolicyStatement[] {
+    return [{ Sid: 'WriteCiphertextObjects', Effect: 'Allow', Action: OBJECT_WRITE_ACTIONS, Resource: `${this.bucketArn}/*` }];
+  }
+
+  /** An explicit deny of every bucket configuration change (an administrator's apply). */
+  denyConfigureStatement(): PolicyStatement {
+    return { Sid: 'NeverConfigureBucket', Effect: 'Deny', Action: BUCKET_WRITE_ACTIONS, Resource: this.bucketArn };
   }
 
   /** An explicit deny of every object write, for read-only principals. */

@@ -1,6 +1,7 @@
 /**
- * One environment = one stack with its own state (DESIGN.md D1): key, bucket, objects, outputs, and a
- * Terraform variable `env` that refuses any environment but its own.
+ * One environment = one stack with its own state: key, bucket, objects, roles, outputs, and a Terraform
+ * variable `env` that refuses any environment but its own. Terraform cannot choose a state from a variable,
+ * so the env is chosen by stack name (`cdktf deploy staging`), and `--var env` can only confirm it.
  */
 import { AwsProvider, type AwsProviderEndpoints } from '@cdktf/provider-aws/lib/provider';
 import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
@@ -64,7 +65,12 @@ export class EnvironmentStack extends TerraformStack {
 
     const partition = partitionOf(settings.region);
     this.key = new SecretsKey(this, 'key', {
-      env, alias: settings.keyAlias, partition, region: settings.region, administrators: settings.keyAdministrators,
+      env,
+      alias: settings.keyAlias,
+      partition,
+      region: settings.region,
+      administrators: settings.keyAdministrators,
+      breakGlassPrincipals: settings.breakGlassPrincipals,
     });
     this.bucket = new SecretsBucket(this, 'bucket', {
       bucketName: `${settings.bucketPrefix}${env}-secrets`,
@@ -77,7 +83,13 @@ export class EnvironmentStack extends TerraformStack {
 
     const services = [...new Set(props.files.map((file) => file.service))].sort();
     this.services = new Map(services.map((service) => [service, new ServiceAccess(this, `service-${service}`, {
-      env, service, bucket: this.bucket, key: this.key, extraTrustedPrincipals: settings.taskRoleTrustedPrincipals,
+      env,
+      service,
+      bucket: this.bucket,
+      key: this.key,
+      extraTrustedPrincipals: settings.taskRoleTrustedPrincipals,
+      ecsClusterArn: settings.ecsClusterArn,
+      allowLoaderVariables: settings.allowLoaderVariables,
     })]));
     this.operators = new OperatorAccess(this, 'operators', {
       env, partition, bucket: this.bucket, key: this.key, backend: settings.backend, roles: settings.roles,

@@ -1,11 +1,15 @@
 /**
  * The environment's KMS key, with rotation on, its alias and its key policy — and the statements that say
  * who may do what with it, so the policy lives beside the thing it protects.
+ *
+ * The key policy is the gate for decryption: it names each task role (and the break-glass principals)
+ * itself and delegates nothing cryptographic to IAM except encryption. So an IAM policy elsewhere in the
+ * account that allows `kms:Decrypt` on `*` (PowerUserAccess, say) decrypts nothing here.
  */
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
-import { Fn } from 'cdktf';
+import { Fn, Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
 
@@ -17,6 +21,8 @@ export interface SecretsKeyProps {
   readonly region: string;
   /** IAM ARNs that administer the key; they never get cryptographic use of it. @default [] */
   readonly administrators?: readonly string[];
+  /** IAM ARNs that may decrypt (and re-encrypt) every secret of the env, for emergencies. @default [] */
+  readonly breakGlassPrincipals?: readonly string[];
   /** Days before a key scheduled for deletion is deleted. @default 30 */
   readonly deletionWindowInDays?: number;
 }
@@ -26,12 +32,21 @@ export const KMS_CRYPTO_ACTIONS = [
   'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext',
   'kms:GenerateDataKeyPair', 'kms:GenerateDataKeyPairWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo',
 ];
+/** What `terraform plan` reads of the key and alias. */
 const KMS_READ_ACTIONS = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListResourceTags'];
-const KMS_ADMIN_ACTIONS = [
-  ...KMS_READ_ACTIONS, 'kms:PutKeyPolicy', 'kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:UpdateKeyDescription',
+/** Administering the key: an administrator's apply. CreateGrant is in no list: a grant could hand out Decrypt. */
+export const KMS_ADMIN_ACTIONS = [
+  'kms:PutKeyPolicy', 'kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:UpdateKeyDescription',
   'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:EnableKey', 'kms:DisableKey',
   'kms:CreateAlias', 'kms:UpdateAlias', 'kms:DeleteAlias',
 ];
+/** The only actions that yield the plaintext of an existing ciphertext (ReEncryptFrom moves it to a key of one's choosing). */
+const KMS_READ_PLAINTEXT_ACTIONS = ['kms:Decrypt', 'kms:ReEncryptFrom'];
+
+interface Decrypter {
+  readonly principal: string;
+  readonly service: string;
+}
 
 export class SecretsKey extends Construct {
   readonly key: KmsKey;
@@ -39,13 +54,18 @@ export class SecretsKey extends Construct {
   /** The account that owns the key, read from its ARN (no extra AWS call at plan time). */
   readonly accountId: string;
   readonly aliasArn: string;
-  /** The key policy, as deployed. */
-  readonly policy: PolicyDocument;
   private readonly env: string;
+  private readonly partition: string;
+  private readonly administrators: readonly string[];
+  private readonly breakGlassPrincipals: readonly string[];
+  private readonly decrypters: Decrypter[] = [];
 
   constructor(scope: Construct, id: string, props: SecretsKeyProps) {
     super(scope, id);
     this.env = props.env;
+    this.partition = props.partition;
+    this.administrators = props.administrators ?? [];
+    this.breakGlassPrincipals = props.breakGlassPrincipals ?? [];
     this.key = new KmsKey(this, 'key', {
       description: `kms-secrets: encrypts the secrets of env ${props.env}`,
       enableKeyRotation: true,
@@ -54,20 +74,71 @@ export class SecretsKey extends Construct {
     this.alias = new KmsAlias(this, 'alias', { name: props.alias, targetKeyId: this.key.keyId });
     this.accountId = Fn.element(Fn.split(':', this.key.arn), 4);
     this.aliasArn = `arn:${props.partition}:kms:${props.region}:${this.accountId}:${props.alias}`;
+    // Rendered at synth, after every grantDecrypt of the stack's task roles.
+    new KmsKeyPolicy(this, 'policy', { keyId: this.key.keyId, policy: Lazy.stringValue({ produce: () => JSON.stringify(this.policy) }) });
+  }
 
-    const administrators = props.administrators ?? [];
-    this.policy = policyDocument([
+  /**
+   * Lets `principal` (a task role ARN) decrypt the ciphertext of `service` and nothing else: the key
+   * policy names it with that service's encryption context. Returns the matching identity-policy statement.
+   */
+  grantDecrypt(principal: string, service: string): PolicyStatement {
+    this.decrypters.push({ principal, service });
+    return { Sid: 'DecryptOwnServiceSecrets', Effect: 'Allow', Action: 'kms:Decrypt', Resource: this.key.arn, Condition: this.serviceContext(service) };
+  }
+
+  /** The key policy, as deployed. */
+  get policy(): PolicyDocument {
+    const root = `arn:${this.partition}:iam::${this.accountId}:root`;
+    const readers = [...this.decrypters.map((d) => d.principal), ...this.breakGlassPrincipals];
+    return policyDocument([
       {
-        // The account keeps full control (no lock-out) and IAM policies decide who uses the key.
-        Sid: 'AccountControlsTheKeyThroughIam',
+        // IAM decides who administers and reads the key (so nobody is locked out), but never who decrypts.
+        Sid: 'AccountAdministersTheKeyThroughIam',
         Effect: 'Allow',
-        Principal: { AWS: `arn:${props.partition}:iam::${this.accountId}:root` },
-        Action: 'kms:*',
+        Principal: { AWS: root },
+        Action: [...KMS_READ_ACTIONS, ...KMS_ADMIN_ACTIONS],
         Resource: '*',
       },
-      ...(administrators.length > 0
-        ? [{ Sid: 'KeyAdministrators', Effect: 'Allow' as const, Principal: { AWS: [...administrators] }, Action: KMS_ADMIN_ACTIONS, Resource: '*' }]
+      ...(this.administrators.length > 0
+        ? [{ Sid: 'KeyAdministrators', Effect: 'Allow' as const, Principal: { AWS: [...this.administrators] }, Action: [...KMS_READ_ACTIONS, ...KMS_ADMIN_ACTIONS], Resource: '*' }]
         : []),
+      {
+        // Encrypting is write-only: IAM (the developer-encrypt policy) decides who may, for this env only.
+        Sid: 'AccountEncryptsForThisEnvThroughIam',
+        Effect: 'Allow',
+        Principal: { AWS: root },
+        Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:env': this.env } },
+      },
+      ...this.decrypters.map(({ principal, service }, index) => ({
+        Sid: `TaskRole${index + 1}DecryptsOwnService`,
+        Effect: 'Allow' as const,
+        Principal: { AWS: principal },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: this.serviceContext(service),
+      })),
+      ...(this.breakGlassPrincipals.length > 0
+        ? [{
+          Sid: 'BreakGlassReadsEverySecretOfThisEnv',
+          Effect: 'Allow' as const,
+          Principal: { AWS: [...this.breakGlassPrincipals] },
+          Action: ['kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:env': this.env } },
+        }]
+        : []),
+      {
+        // Nobody else reads plaintext, whatever a grant or a future statement might allow.
+        Sid: 'NobodyElseReadsPlaintext',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: KMS_READ_PLAINTEXT_ACTIONS,
+        Resource: '*',
+        ...(readers.length > 0 ? { Condition: { ArnNotEquals: { 'aws:PrincipalArn': readers } } } : {}),
+      },
       {
         // A ciphertext without a context is bound to no place; nobody may decrypt or make one.
         Sid: 'DenyCryptoWithoutEncryptionContext',
@@ -78,18 +149,6 @@ export class SecretsKey extends Construct {
         Condition: { Null: { 'kms:EncryptionContextKeys': 'true' } },
       },
     ]);
-    new KmsKeyPolicy(this, 'policy', { keyId: this.key.keyId, policy: JSON.stringify(this.policy) });
-  }
-
-  /** A task role of `service` decrypts only ciphertext bound to its own service and env. */
-  decryptStatement(service: string): PolicyStatement {
-    return {
-      Sid: 'DecryptOwnServiceSecrets',
-      Effect: 'Allow',
-      Action: 'kms:Decrypt',
-      Resource: this.key.arn,
-      Condition: { StringEquals: { 'kms:EncryptionContext:service': service, 'kms:EncryptionContext:env': this.env } },
-    };
   }
 
   /** Developers may encrypt for this env only; they never decrypt (secrets are write-only for them). */
@@ -111,17 +170,17 @@ export class SecretsKey extends Construct {
     ];
   }
 
-  /** What `terraform apply` needs to create, change and delete the key and alias. */
-  manageStatements(): PolicyStatement[] {
-    return [
-      // CreateKey has no resource to scope to; the new key gets the env tag from the provider's default tags.
-      { Sid: 'CreateKey', Effect: 'Allow', Action: ['kms:CreateKey', 'kms:TagResource', 'kms:ListAliases'], Resource: '*' },
-      { Sid: 'ManageKey', Effect: 'Allow', Action: KMS_ADMIN_ACTIONS, Resource: [this.key.arn, this.aliasArn] },
-    ];
-  }
-
   /** An explicit deny of every cryptographic use, for principals that must never have it. */
   denyCryptoStatement(): PolicyStatement {
     return { Sid: 'NeverUseKeyMaterial', Effect: 'Deny', Action: KMS_CRYPTO_ACTIONS, Resource: '*' };
+  }
+
+  /** An explicit deny of administering the key and alias (an administrator's apply), for the deployer and CI. */
+  denyAdministerStatement(): PolicyStatement {
+    return { Sid: 'NeverAdministerKey', Effect: 'Deny', Action: ['kms:CreateGrant', ...KMS_ADMIN_ACTIONS], Resource: [this.key.arn, this.aliasArn] };
+  }
+
+  private serviceContext(service: string) {
+    return { StringEquals: { 'kms:EncryptionContext:service': service, 'kms:EncryptionContext:env': this.env } };
   }
 }

@@ -1,6 +1,10 @@
 /**
- * The operators of an environment (DESIGN.md D6): the deployer (terraform apply), CI (terraform plan) and
- * developers (encrypt). Each gets a managed policy; a role is created where the settings say who assumes it.
+ * The operators of an environment: the deployer (applies ciphertext changes), CI (plans) and developers
+ * (encrypt). Each gets a managed policy; a role is created where the settings say who assumes it.
+ *
+ * None of them may change the infrastructure: whoever can write IAM or a key policy can grant itself
+ * anything, so a new env, a new service's task role, the key or the bucket settings are an administrator's
+ * apply (`kms-secrets plan-check` tells the two kinds of plan apart before apply).
  */
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -30,7 +34,8 @@ const IAM_READ_ACTIONS = [
 const IAM_WRITE_ACTIONS = [
   'iam:CreateRole', 'iam:DeleteRole', 'iam:UpdateRole', 'iam:UpdateRoleDescription', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole',
   'iam:UntagRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy',
-  'iam:CreatePolicy', 'iam:DeletePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy',
+  'iam:CreatePolicy', 'iam:DeletePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion',
+  'iam:TagPolicy', 'iam:UntagPolicy',
 ];
 
 export class OperatorAccess extends Construct {
@@ -44,38 +49,28 @@ export class OperatorAccess extends Construct {
     const { env, partition, bucket, key } = props;
     const iamArn = (kind: 'role' | 'policy', name: string) => `arn:${partition}:iam::${key.accountId}:${kind}/${name}`;
     const envIamResources = [iamArn('role', iamNamePattern(env)), iamArn('policy', iamNamePattern(env))];
-    const deployerName = iamName(env, 'deployer');
     const state = stateStatements(props.backend, env, partition);
-
-    this.deployerPolicy = policyDocument([
-      ...bucket.manageStatements(),
-      ...key.manageStatements(),
-      { Sid: 'ReadIam', Effect: 'Allow', Action: IAM_READ_ACTIONS, Resource: envIamResources },
-      { Sid: 'ManageIam', Effect: 'Allow', Action: IAM_WRITE_ACTIONS, Resource: envIamResources },
-      ...state.readWrite,
-      key.denyCryptoStatement(),
-      {
-        // Managing the env's roles must not extend to the deployer's own permissions.
-        Sid: 'NeverChangeOwnAccess',
-        Effect: 'Deny',
-        Action: IAM_WRITE_ACTIONS,
-        Resource: [iamArn('role', deployerName), iamArn('policy', deployerName)],
-      },
-    ]);
-    this.ciPlanPolicy = policyDocument([
+    const reads: PolicyStatement[] = [
       ...bucket.readStatements(),
       ...key.readStatements(),
       { Sid: 'ReadIam', Effect: 'Allow', Action: IAM_READ_ACTIONS, Resource: envIamResources },
-      ...state.readAndLock,
+    ];
+    const neverChangeInfrastructure: PolicyStatement[] = [
       key.denyCryptoStatement(),
-      bucket.denyWriteStatement(),
-    ]);
+      key.denyAdministerStatement(),
+      bucket.denyConfigureStatement(),
+      { Sid: 'NeverWriteIam', Effect: 'Deny', Action: IAM_WRITE_ACTIONS, Resource: envIamResources },
+    ];
+
+    // Ciphertext changes only: what a refresh reads, object puts and deletes, and its state.
+    this.deployerPolicy = policyDocument([...reads, ...bucket.writeObjectStatements(), ...state.readWrite, ...neverChangeInfrastructure]);
+    this.ciPlanPolicy = policyDocument([...reads, ...state.readAndLock, ...neverChangeInfrastructure, bucket.denyWriteStatement()]);
     this.developerPolicy = policyDocument([
       key.encryptStatement(),
       { Sid: 'NeverDecrypt', Effect: 'Deny', Action: ['kms:Decrypt', 'kms:ReEncryptFrom'], Resource: '*' },
     ]);
 
-    this.operator('deployer', deployerName, 'apply the stack: manage the bucket, key, roles and objects; no KMS cryptographic action', this.deployerPolicy, props.roles.deployer);
+    this.operator('deployer', iamName(env, 'deployer'), 'apply ciphertext changes: put and delete the env\'s objects; no IAM, key or bucket change, no KMS cryptographic action', this.deployerPolicy, props.roles.deployer);
     this.operator('ci-plan', iamName(env, 'ci-plan'), 'plan the stack: read-only, no KMS cryptographic action, no write', this.ciPlanPolicy, props.roles.ciPlan);
     this.operator('developer', iamName(env, 'developer-encrypt'), `encrypt secrets for env ${env}; never decrypt`, this.developerPolicy, props.roles.developer);
   }

@@ -2,12 +2,35 @@
 import type { RoleTrust } from '../lib/settings.ts';
 import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
 
-/** ECS tasks (and any extra principals from the settings) may assume a service's task role. */
-export function ecsTaskTrust(extraPrincipals: readonly string[]): PolicyDocument {
+export interface EcsTaskTrustProps {
+  /** The env's account: ECS assumes the role only for tasks of this account (the confused-deputy guard). */
+  readonly account: string;
+  /** When set, only for tasks of this cluster. */
+  readonly ecsClusterArn?: string;
+  /** Principals trusted besides ECS, e.g. for local debugging. */
+  readonly extraPrincipals: readonly string[];
+}
+
+/** ECS tasks of the env's account (and cluster), and any extra principals from the settings, may assume a task role. */
+export function ecsTaskTrust(props: EcsTaskTrustProps): PolicyDocument {
   return policyDocument([
-    { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
-    ...awsPrincipalTrust(extraPrincipals),
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'ecs-tasks.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': props.account },
+        ...(props.ecsClusterArn ? { ArnLike: { 'aws:SourceArn': clusterSourceArns(props.ecsClusterArn) } } : {}),
+      },
+    },
+    ...awsPrincipalTrust(props.extraPrincipals),
   ]);
+}
+
+/** The cluster, and every task in it: ECS names the task (or its cluster) as the source of the request. */
+function clusterSourceArns(clusterArn: string): string[] {
+  const [prefix, name] = clusterArn.split(':cluster/') as [string, string];
+  return [clusterArn, `${prefix}:task/${name}/*`];
 }
 
 /** An operator role's trust from the settings: IAM principals and/or an OIDC provider with subject conditions. */

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
-import { KmsSecretsError } from '../../lib/errors.ts';
+import { KmsSecretsError, NamingError } from '../../lib/errors.ts';
 import { KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
-import { parseSecretPath } from '../../lib/naming.ts';
+import { loaderVariableProblem } from '../../lib/loader-variables.ts';
+import { envVarName, parseSecretPath } from '../../lib/naming.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
@@ -56,11 +57,13 @@ export const encrypt: Command = {
     const { env, isNew } = chooseEnv(projectRoot, settings, values.env, true);
     const ref = parseSecretPath(env, positionals[0]!);
     const file = `${SECRETS_DIR}/${env}/${ref.service}/${ref.name}`;
-    const replacing = existsSync(join(projectRoot, file));
+    const envSettings = settings.forEnv(env);
     // Refused before the value is asked for, so nobody types a secret only to be told no.
+    const loaderProblem = loaderVariableProblem(envVarName(ref.name), envSettings.allowLoaderVariables);
+    if (loaderProblem) throw new NamingError(`${file}: ${loaderProblem}`);
+    const replacing = existsSync(join(projectRoot, file));
     if (replacing && !values.force) throw alreadyExists(file, positionals[0]!, env);
 
-    const envSettings = settings.forEnv(env);
     const key = values.key ?? envSettings.keyAlias;
     const { kms, region } = await clientsForEnv(values, envSettings);
     const failure = (error: unknown, permission: string) =>

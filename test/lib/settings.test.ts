@@ -3,6 +3,8 @@ import { SettingsError } from '../../lib/errors.ts';
 import { loadSettings, parseSettings } from '../../lib/settings.ts';
 import { makeProject } from '../support/project.ts';
 
+const GITHUB = 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com';
+
 describe('settings', () => {
   it('a fresh clone needs none: every env gets the defaults', () => {
     const project = makeProject();
@@ -21,6 +23,9 @@ describe('settings', () => {
         keyAlias: 'alias/kms-secrets/staging',
         forceDestroy: false,
         taskRoleTrustedPrincipals: [],
+        ecsClusterArn: undefined,
+        breakGlassPrincipals: [],
+        allowLoaderVariables: [],
         roles: {},
       });
     } finally {
@@ -59,11 +64,33 @@ describe('settings', () => {
     [{ environments: { prod: { taskRoleTrustedPrincipals: ['bob'] } } }, /taskRoleTrustedPrincipals holds "bob"/],
     [{ environments: { prod: { roles: { admin: { awsPrincipals: [] } } } } }, /unknown setting "admin"/],
     [{ environments: { prod: { roles: { ciPlan: {} } } } }, /roles.ciPlan trusts nobody/],
-    [{ environments: { prod: { roles: { ciPlan: { oidc: { providerArn: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com' } } } } } },
-      /oidc.subjects must name at least one subject/],
+    [{ environments: { prod: { roles: { ciPlan: { oidc: { providerArn: GITHUB } } } } } }, /oidc.subjects must name at least one subject/],
+    [{ environments: { prod: { breakGlassPrincipals: ['root'] } } }, /breakGlassPrincipals holds "root", which is not an IAM role/],
+    [{ environments: { prod: { ecsClusterArn: 'production' } } }, /ecsClusterArn "production" is not an ECS cluster ARN/],
+    [{ environments: { prod: { allowLoaderVariables: ['DB_PASSWORD'] } } }, /"DB_PASSWORD", which is not a loader variable/],
   ])('refuses %j with a message that says what is allowed', (raw, message) => {
     expect(() => parseSettings(raw).forEnv('prod')).toThrow(SettingsError);
     expect(() => parseSettings(raw).forEnv('prod')).toThrow(message);
+  });
+
+  it.each([
+    ['*', GITHUB],
+    ['repo:*', GITHUB],
+    ['repo:acme/*', GITHUB],
+    ['repo:*/app:ref:refs/heads/main', GITHUB],
+    ['repo:acme/app', GITHUB],
+    ['project_path:acme/*:ref_type:branch:ref:main', 'arn:aws:iam::111111111111:oidc-provider/gitlab.com'],
+    ['sub:*', 'arn:aws:iam::111111111111:oidc-provider/oidc.example.com'],
+    ['?*', 'arn:aws:iam::111111111111:oidc-provider/oidc.example.com'],
+  ])('refuses the OIDC subject %j, which any repository could match (provider %s)', (subject, providerArn) => {
+    const raw = { defaults: { roles: { deployer: { oidc: { providerArn, subjects: [subject] } } } } };
+    expect(() => parseSettings(raw).forEnv('prod')).toThrow(/oidc.subjects holds .*(name an owner and a repository|name the repository)/);
+  });
+
+  it('accepts OIDC subjects that name the repository', () => {
+    for (const subject of ['repo:acme/app:ref:refs/heads/main', 'repo:acme/app:pull_request', 'repo:acme/app:environment:production', 'repo:acme/app:*']) {
+      expect(parseSettings({ defaults: { roles: { ciPlan: { oidc: { providerArn: GITHUB, subjects: [subject] } } } } }).forEnv('prod').roles.ciPlan?.oidc?.subjects).toEqual([subject]);
+    }
   });
 
   it('reads operator role trusts: IAM principals and OIDC subjects', () => {

@@ -4,13 +4,15 @@ import {
   ListEntitiesForPolicyCommand, ListRolePoliciesCommand, PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { DecryptCommand, EncryptCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.ts';
+import { ecsTaskCredentials } from '../support/roles.ts';
 import { startEndpoint, type TestEndpoint } from './support.ts';
 
 const trustEcsTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const trustAdmin = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] });
 const apiContext = { env: 'staging', service: 'api', secret: 'password' };
 
 let local: TestEndpoint;
@@ -74,7 +76,7 @@ describe('credentials from AssumeRole', () => {
   let webCiphertext: Uint8Array;
 
   beforeAll(async () => {
-    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: 'api-task', AssumeRolePolicyDocument: trustEcsTasks }));
+    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: 'api-task', AssumeRolePolicyDocument: trustAdmin }));
     await iam.send(new PutRolePolicyCommand({
       RoleName: 'api-task',
       PolicyName: 'read-api-objects',
@@ -148,5 +150,61 @@ describe('credentials from AssumeRole', () => {
   it('are rejected with a session token that is not theirs: InvalidClientTokenId', async () => {
     const forged = local.clients({ ...roleSession, sessionToken: 'forged' });
     await expect((await forged.sts()).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+  });
+});
+
+describe('who may assume a role: its trust policy', () => {
+  const ownAccountOnly = JSON.stringify({ Version: '2012-10-17', Statement: [{
+    Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole',
+    Condition: { StringEquals: { 'aws:SourceAccount': '000000000000' }, ArnLike: { 'aws:SourceArn': 'arn:aws:ecs:us-east-1:000000000000:task/production/*' } },
+  }] });
+
+  beforeAll(async () => {
+    await iam.send(new CreateRoleCommand({ RoleName: 'ecs-only', AssumeRolePolicyDocument: ownAccountOnly }));
+  });
+
+  it('refuses the admin a role that trusts only ECS tasks', async () => {
+    await expect((await admin.sts()).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/ecs-only', RoleSessionName: 'admin' })))
+      .rejects.toMatchObject({ name: 'AccessDenied', message: expect.stringContaining('because no resource-based policy allows the sts:AssumeRole action') });
+  });
+
+  it('hands an ECS task of the trusted account and cluster the role\'s credentials, as the container credentials endpoint does', async () => {
+    const credentials = await ecsTaskCredentials(local.endpoint.url, 'ecs-only', { cluster: 'production' });
+    const identity = await (await local.clients(credentials).sts()).send(new GetCallerIdentityCommand({}));
+    expect(identity.Arn).toMatch(/^arn:aws:sts::000000000000:assumed-role\/ecs-only\/ecs-task-/);
+  });
+
+  it('refuses ECS for a task of another account (the confused deputy) or of another cluster', async () => {
+    await expect(ecsTaskCredentials(local.endpoint.url, 'ecs-only', { cluster: 'production', account: '111111111111' })).rejects.toThrow(/not authorized to perform: sts:AssumeRole/);
+    await expect(ecsTaskCredentials(local.endpoint.url, 'ecs-only', { cluster: 'staging' })).rejects.toThrow(/not authorized to perform: sts:AssumeRole/);
+  });
+
+  it('refuses ECS a role that trusts only the account', async () => {
+    await expect(ecsTaskCredentials(local.endpoint.url, 'api-task')).rejects.toThrow(/ecs-tasks\.amazonaws\.com is not authorized to perform: sts:AssumeRole/);
+  });
+});
+
+describe('resource policies bind the admin too', () => {
+  it('a key policy that does not let the account decrypt stops the admin: AccessDeniedException', async () => {
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: ['kms:Encrypt', 'kms:DescribeKey', 'kms:PutKeyPolicy'], Resource: '*' },
+    ] });
+    const { KeyMetadata } = await admin.kms.send(new CreateKeyCommand({ Policy: policy }));
+    const { CiphertextBlob } = await admin.kms.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId, Plaintext: Buffer.from('x'), EncryptionContext: apiContext }));
+    await expect(admin.kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: apiContext }))).rejects.toMatchObject({
+      name: 'AccessDeniedException', message: expect.stringContaining('because no resource-based policy allows the kms:Decrypt action'),
+    });
+  });
+
+  it('a bucket policy\'s explicit deny stops the admin: S3 AccessDenied', async () => {
+    await admin.s3.send(new CreateBucketCommand({ Bucket: 'sse-only' }));
+    await admin.s3.send(new PutBucketPolicyCommand({ Bucket: 'sse-only', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{
+      Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::sse-only/*',
+      Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } },
+    }] }) }));
+    await expect(admin.s3.send(new PutObjectCommand({ Bucket: 'sse-only', Key: 'plain', Body: 'x' }))).rejects.toMatchObject({
+      name: 'AccessDenied', message: expect.stringContaining('with an explicit deny in a resource-based policy'),
+    });
+    await admin.s3.send(new PutObjectCommand({ Bucket: 'sse-only', Key: 'encrypted', Body: 'x', ServerSideEncryption: 'AES256' }));
   });
 });

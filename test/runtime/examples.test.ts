@@ -51,12 +51,12 @@ describe('examples/ecs-task-definition.json', () => {
   test('runs the app through `exec` with the task role of its service', () => {
     expect(app.entryPoint).toEqual(imageEntrypoint);
     expect(app.command).toEqual(['node', 'server.js']);
-    expect(task.taskRoleArn).toMatch(/:role\/kms-secrets-staging-task-api$/);
+    expect(task.taskRoleArn).toMatch(/:role\/kms-secrets-staging\.task-api$/);
     expect(app.linuxParameters?.initProcessEnabled).toBe(true);
   });
 
   test('selects the secrets through the variables the runtime reads', () => {
-    expect(selectionFrom({}, environmentOf(app))).toEqual({ bucket: 'acme-staging-secrets', env: 'staging', services: ['api'] });
+    expect(selectionFrom({}, environmentOf(app))).toEqual({ bucket: 'acme-staging-secrets', env: 'staging', services: ['api'], allowLoaderVariables: [] });
   });
 });
 
@@ -72,7 +72,7 @@ describe('examples/ecs-task-definition-sidecar.json', () => {
     expect(sidecar.mountPoints).toEqual([{ sourceVolume: 'secrets', containerPath: dir, readOnly: false }]);
     expect(task.volumes).toEqual([expect.objectContaining({ name: 'secrets', dockerVolumeConfiguration: expect.objectContaining({ scope: 'task' }) })]);
     expect(task.volumes![0]!.dockerVolumeConfiguration!.driverOpts).toMatchObject({ type: 'tmpfs', device: 'tmpfs' });
-    expect(selectionFrom({}, environmentOf(sidecar))).toEqual({ bucket: 'acme-staging-secrets', env: 'staging', services: ['api'] });
+    expect(selectionFrom({}, environmentOf(sidecar))).toEqual({ bucket: 'acme-staging-secrets', env: 'staging', services: ['api'], allowLoaderVariables: [] });
   });
 
   test('the app starts only after the sidecar succeeded, reads the volume read-only, as the same user', () => {

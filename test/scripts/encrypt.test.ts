@@ -168,6 +168,21 @@ describe('refusals name the rule', () => {
     expect(run.stderr).toMatch(/^kms-secrets: secret name "9lives" breaks the naming rule: letters, digits.*\[A-Z_\]\[A-Z0-9_\]\*/);
   });
 
+  test('a secret that would set a loader variable (NODE_OPTIONS, LD_PRELOAD) is refused before the value is read or KMS is asked', async () => {
+    project = localProject();
+    const before = aws.endpoint.requests().length;
+    const runs = [
+      await cli(aws, project, ['encrypt', '--env', 'demo', 'api/node-options'], { input: '--import=data:text/javascript,x' }),
+      await cli(aws, project, ['encrypt', '--env', 'demo', 'api/ld.preload'], { input: '/tmp/evil.so' }),
+    ];
+
+    expect(runs.map((run) => run.code)).toEqual([1, 1]);
+    expect(runs[0]!.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/node-options: NODE_OPTIONS changes how programs start or what code they load \(Node\.js\)/);
+    expect(runs[1]!.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/ld\.preload: LD_PRELOAD changes how programs start/);
+    expect(filesIn(join(project.root, 'secrets', 'demo'))).toEqual([]);
+    expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
+  });
+
   test('the value is never an argument', async () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', 'hunter2'], { input: 'v' });

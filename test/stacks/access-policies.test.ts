@@ -1,16 +1,33 @@
+/**
+ * Who may do what, simulated over the synthesized policies exactly as they deploy: each principal's identity
+ * policies together with the key policy, the bucket policy or the role's trust policy. The same promises
+ * are tried with real requests after a real deploy in test/terraform/escalation.test.ts.
+ */
 import { describe, expect, it } from 'vitest';
-import { ACCOUNT, contextOf, decide, environmentPolicies, KEY_ARN } from '../support/policies.ts';
+import { ACCOUNT, contextOf, decide, environmentPolicies, KEY_ARN, outsider, roleArn } from '../support/policies.ts';
 import { secretFile, synthEnvironment } from '../support/synth.ts';
 
 const BUCKET = 'arn:aws:s3:::kms-secrets-staging-secrets';
+const STATE = 'arn:aws:s3:::acme-tfstate/kms-secrets/staging.tfstate';
 const synthesized = synthEnvironment({
   files: [secretFile('staging', 'api', 'db-password'), secretFile('staging', 'web', 'session-key')],
-  settings: { defaults: { backend: { type: 's3', bucket: 'acme-tfstate', keyPrefix: 'kms-secrets' } } },
+  settings: { defaults: {
+    backend: { type: 's3', bucket: 'acme-tfstate', keyPrefix: 'kms-secrets' },
+    breakGlassPrincipals: [roleArn('break-glass')],
+  } },
 });
 const policies = environmentPolicies(synthesized);
 const api = { env: 'staging', service: 'api', secret: 'db-password' };
+const web = { ...api, service: 'web', secret: 'session-key' };
+const sse = { 's3:x-amz-server-side-encryption': 'AES256' };
+const iam = (kind: 'role' | 'policy', name: string) => `arn:aws:iam::${ACCOUNT}:${kind}/${name}`;
+const ALIAS = `arn:aws:kms:us-east-1:${ACCOUNT}:alias/kms-secrets/staging`;
 
-describe('who may do what (DESIGN.md D6), simulated over the synthesized policies', () => {
+/** PowerUserAccess in spirit: every KMS and S3 action on everything, from an IAM policy elsewhere in the account. */
+const powerUser = outsider('power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*'], Resource: '*' }]);
+const breakGlass = outsider('break-glass', []);
+
+describe('who may do what, simulated over the synthesized identity, key, bucket and trust policies', () => {
   it.each([
     // principal, action, resource, context, decision
     ['task-api', 's3:GetObject', `${BUCKET}/api/db-password`, {}, 'Allowed'],
@@ -18,39 +35,53 @@ describe('who may do what (DESIGN.md D6), simulated over the synthesized policie
     ['task-api', 's3:ListBucket', BUCKET, { 's3:prefix': 'api/' }, 'Allowed'],
     ['task-api', 's3:ListBucket', BUCKET, { 's3:prefix': 'web/' }, 'ImplicitlyDenied'],
     ['task-api', 's3:ListBucket', BUCKET, {}, 'ImplicitlyDenied'],
-    ['task-api', 's3:PutObject', `${BUCKET}/api/db-password`, { 's3:x-amz-server-side-encryption': 'AES256' }, 'ImplicitlyDenied'],
+    ['task-api', 's3:PutObject', `${BUCKET}/api/db-password`, sse, 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, contextOf(api), 'Allowed'],
-    ['task-api', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, service: 'web' }), 'ImplicitlyDenied'],
+    ['task-api', 'kms:Decrypt', KEY_ARN, contextOf(web), 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, env: 'production' }), 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, {}, 'ExplicitlyDenied'],
     ['task-api', 'kms:Encrypt', KEY_ARN, contextOf(api), 'ImplicitlyDenied'],
-    ['task-web', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, service: 'web' }), 'Allowed'],
+    ['task-api', 'kms:ReEncryptFrom', KEY_ARN, contextOf(api), 'ImplicitlyDenied'],
+    ['task-web', 'kms:Decrypt', KEY_ARN, contextOf(web), 'Allowed'],
     ['task-web', 's3:GetObject', `${BUCKET}/api/db-password`, {}, 'ImplicitlyDenied'],
     ['ci-plan', 'kms:Decrypt', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
     ['ci-plan', 'kms:Encrypt', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
     ['ci-plan', 'kms:GenerateDataKey', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
     ['ci-plan', 'kms:ReEncryptFrom', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
-    ['ci-plan', 's3:PutObject', `${BUCKET}/api/db-password`, { 's3:x-amz-server-side-encryption': 'AES256' }, 'ExplicitlyDenied'],
+    ['ci-plan', 'kms:PutKeyPolicy', KEY_ARN, {}, 'ExplicitlyDenied'],
+    ['ci-plan', 's3:PutObject', `${BUCKET}/api/db-password`, sse, 'ExplicitlyDenied'],
     ['ci-plan', 's3:DeleteObject', `${BUCKET}/api/db-password`, {}, 'ExplicitlyDenied'],
     ['ci-plan', 'kms:DescribeKey', KEY_ARN, {}, 'Allowed'],
+    ['ci-plan', 'kms:GetKeyPolicy', KEY_ARN, {}, 'Allowed'],
     ['ci-plan', 's3:GetBucketPolicy', BUCKET, {}, 'Allowed'],
-    ['ci-plan', 'iam:GetRole', `arn:aws:iam::${ACCOUNT}:role/kms-secrets-staging-task-api`, {}, 'Allowed'],
-    ['ci-plan', 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/kms-secrets-staging-task-api`, {}, 'ImplicitlyDenied'],
-    ['ci-plan', 's3:GetObject', 'arn:aws:s3:::acme-tfstate/kms-secrets/staging.tfstate', {}, 'Allowed'],
-    ['ci-plan', 's3:PutObject', 'arn:aws:s3:::acme-tfstate/kms-secrets/staging.tfstate', {}, 'ImplicitlyDenied'],
-    ['ci-plan', 's3:PutObject', 'arn:aws:s3:::acme-tfstate/kms-secrets/staging.tfstate.tflock', {}, 'Allowed'],
+    ['ci-plan', 'iam:GetRole', iam('role', 'kms-secrets-staging.task-api'), {}, 'Allowed'],
+    ['ci-plan', 'iam:PutRolePolicy', iam('role', 'kms-secrets-staging.task-api'), {}, 'ExplicitlyDenied'],
+    ['ci-plan', 's3:GetObject', STATE, {}, 'Allowed'],
+    ['ci-plan', 's3:PutObject', STATE, sse, 'ImplicitlyDenied'],
+    ['ci-plan', 's3:PutObject', `${STATE}.tflock`, sse, 'Allowed'],
     ['deployer', 'kms:Decrypt', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
     ['deployer', 'kms:Encrypt', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
     ['deployer', 'kms:GenerateDataKey', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
-    ['deployer', 'kms:EnableKeyRotation', KEY_ARN, {}, 'Allowed'],
-    ['deployer', 'kms:CreateKey', '*', {}, 'Allowed'],
-    ['deployer', 's3:PutObject', `${BUCKET}/api/db-password`, { 's3:x-amz-server-side-encryption': 'AES256' }, 'Allowed'],
+    ['deployer', 'kms:DescribeKey', KEY_ARN, {}, 'Allowed'],
+    ['deployer', 'kms:PutKeyPolicy', KEY_ARN, {}, 'ExplicitlyDenied'],
+    ['deployer', 'kms:CreateGrant', KEY_ARN, {}, 'ExplicitlyDenied'],
+    ['deployer', 'kms:DisableKeyRotation', KEY_ARN, {}, 'ExplicitlyDenied'],
+    ['deployer', 'kms:UpdateAlias', ALIAS, {}, 'ExplicitlyDenied'],
+    ['deployer', 'kms:CreateKey', '*', {}, 'ImplicitlyDenied'],
+    ['deployer', 's3:PutObject', `${BUCKET}/api/db-password`, sse, 'Allowed'],
     ['deployer', 's3:PutObject', `${BUCKET}/api/db-password`, {}, 'ExplicitlyDenied'],
-    ['deployer', 's3:PutBucketPolicy', BUCKET, {}, 'Allowed'],
-    ['deployer', 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/kms-secrets-staging-task-api`, {}, 'Allowed'],
-    ['deployer', 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/kms-secrets-production-task-api`, {}, 'ImplicitlyDenied'],
-    ['deployer', 'iam:CreatePolicyVersion', `arn:aws:iam::${ACCOUNT}:policy/kms-secrets-staging-deployer`, {}, 'ExplicitlyDenied'],
-    ['deployer', 'iam:AttachRolePolicy', `arn:aws:iam::${ACCOUNT}:role/kms-secrets-staging-deployer`, {}, 'ExplicitlyDenied'],
+    ['deployer', 's3:PutObjectTagging', `${BUCKET}/api/db-password`, {}, 'Allowed'],
+    ['deployer', 's3:DeleteObject', `${BUCKET}/api/db-password`, {}, 'Allowed'],
+    ['deployer', 's3:PutBucketPolicy', BUCKET, {}, 'ExplicitlyDenied'],
+    ['deployer', 's3:PutLifecycleConfiguration', BUCKET, {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:CreateRole', iam('role', 'kms-secrets-staging.backdoor'), {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:CreateRole', iam('role', 'backdoor'), {}, 'ImplicitlyDenied'],
+    ['deployer', 'iam:PutRolePolicy', iam('role', 'kms-secrets-staging.task-api'), {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:UpdateAssumeRolePolicy', iam('role', 'kms-secrets-staging.task-api'), {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:CreatePolicyVersion', iam('policy', 'kms-secrets-staging.developer-encrypt'), {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:SetDefaultPolicyVersion', iam('policy', 'kms-secrets-staging.deployer'), {}, 'ExplicitlyDenied'],
+    ['deployer', 'iam:PutRolePolicy', iam('role', 'kms-secrets-production.task-api'), {}, 'ImplicitlyDenied'],
+    ['deployer', 's3:PutObject', STATE, sse, 'Allowed'],
     ['developer-encrypt', 'kms:Encrypt', KEY_ARN, contextOf(api), 'Allowed'],
     ['developer-encrypt', 'kms:GenerateDataKey', KEY_ARN, contextOf(api), 'Allowed'],
     ['developer-encrypt', 'kms:Encrypt', KEY_ARN, contextOf({ ...api, env: 'production' }), 'ImplicitlyDenied'],
@@ -59,5 +90,31 @@ describe('who may do what (DESIGN.md D6), simulated over the synthesized policie
     ['developer-encrypt', 's3:GetObject', `${BUCKET}/api/db-password`, {}, 'ImplicitlyDenied'],
   ] as const)('%s %s on %s %j → %s', async (principal, action, resource, context, expected) => {
     expect(await decide(policies, principal, action, resource, context)).toBe(expected);
+  });
+});
+
+describe('the key policy is the gate for decryption', () => {
+  it.each([
+    ['an IAM allow of kms:* on * (PowerUserAccess) decrypts nothing', powerUser, 'kms:Decrypt', contextOf(api), 'ExplicitlyDenied'],
+    ['…nor moves a ciphertext to a key of its own with ReEncrypt', powerUser, 'kms:ReEncryptFrom', contextOf(api), 'ExplicitlyDenied'],
+    ['…but may encrypt for the env, which is write-only: IAM decides who encrypts', powerUser, 'kms:Encrypt', contextOf(api), 'Allowed'],
+    ['…and administers the key, as IAM decides', powerUser, 'kms:PutKeyPolicy', {}, 'Allowed'],
+    ['a break-glass principal from the settings decrypts every service of the env', breakGlass, 'kms:Decrypt', contextOf(web), 'Allowed'],
+    ['…but not another env\'s ciphertext', breakGlass, 'kms:Decrypt', contextOf({ ...web, env: 'production' }), 'ImplicitlyDenied'],
+  ] as const)('%s', async (_name, principal, action, context, expected) => {
+    expect(await decide(policies, principal, action, KEY_ARN, context)).toBe(expected);
+  });
+});
+
+describe('only ECS tasks of the env\'s own account may assume a task role', () => {
+  const taskRole = roleArn('kms-secrets-staging.task-api');
+
+  it.each([
+    ['ECS, for a task of this account', 'ecs-tasks.amazonaws.com', { 'aws:SourceAccount': ACCOUNT }, 'Allowed'],
+    ['ECS, for a task of another account (the confused deputy)', 'ecs-tasks.amazonaws.com', { 'aws:SourceAccount': '999999999999' }, 'ImplicitlyDenied'],
+    ['ECS, without saying for whom', 'ecs-tasks.amazonaws.com', {}, 'ImplicitlyDenied'],
+    ['a role of the account with sts:AssumeRole on *', outsider('ci', [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }]), {}, 'ImplicitlyDenied'],
+  ] as const)('%s', async (_name, principal, context, expected) => {
+    expect(await decide(policies, principal, 'sts:AssumeRole', taskRole, context)).toBe(expected);
   });
 });

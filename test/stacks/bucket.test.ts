@@ -5,7 +5,7 @@ const { config } = synthEnvironment({ settings: { defaults: { bucketPrefix: 'acm
 const bucketPolicy = JSON.parse(onlyResource(config, 'aws_s3_bucket_policy').policy as string);
 const statement = (sid: string) => bucketPolicy.Statement.find((s: { Sid: string }) => s.Sid === sid);
 
-describe('SecretsBucket: hardening of DESIGN.md D4', () => {
+describe('SecretsBucket: a private, versioned, TLS-only bucket of ciphertext', () => {
   it('is named <prefix><env>-secrets', () => {
     expect(onlyResource(config, 'aws_s3_bucket').bucket).toBe('acme-staging-secrets');
   });
@@ -53,11 +53,11 @@ describe('SecretsBucket: hardening of DESIGN.md D4', () => {
     expect(statement('DenyObjectAccessOutsideVpcEndpoint')).toBeUndefined();
   });
 
-  it('restricts object Get/Put/Delete to the configured VPC endpoint', () => {
+  it('restricts every object action (versions and tags too) to the configured VPC endpoint', () => {
     const withVpce = synthEnvironment({ settings: { defaults: { vpcEndpointId: 'vpce-0abc123' } } }).config;
     const policy = JSON.parse(onlyResource(withVpce, 'aws_s3_bucket_policy').policy as string);
-    expect(policy.Statement.find((s: { Sid: string }) => s.Sid === 'DenyObjectAccessOutsideVpcEndpoint')).toMatchObject({
-      Effect: 'Deny', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+    expect(policy.Statement.find((s: { Sid: string }) => s.Sid === 'DenyObjectAccessOutsideVpcEndpoint')).toEqual({
+      Sid: 'DenyObjectAccessOutsideVpcEndpoint', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::kms-secrets-staging-secrets/*',
       Condition: { StringNotEquals: { 'aws:sourceVpce': 'vpce-0abc123' } },
     });
   });

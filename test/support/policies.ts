@@ -1,6 +1,7 @@
 /**
  * The policy documents of a synthesized environment made concrete (Terraform references replaced by fixed
- * ARNs) and an IAM simulator over them, so tests can ask "may this principal do this?" of what deploys.
+ * ARNs) and an IAM simulator over them, so tests can ask "may this principal do this?" of what deploys:
+ * identity policies together with the key policy, the bucket policy or the role's trust policy.
  */
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import type { Synthesized } from './synth.ts';
@@ -8,12 +9,17 @@ import type { Synthesized } from './synth.ts';
 export const ACCOUNT = '111122223333';
 export const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
-type Document = { Version: string; Statement: unknown[] };
+export type Document = { Version: string; Statement: unknown[] };
 
-function concrete(policy: unknown): Document {
+/**
+ * A policy document with its Terraform references filled in: the key's ARN (and the account read off it),
+ * and the ARNs of the stack's roles by their logical ids.
+ */
+export function concrete(policy: unknown, keyArn = KEY_ARN, roleArns: Record<string, string> = {}): Document {
   const text = String(policy)
     .replace(/\$\{element\(split\(":", aws_kms_key\.\w+\.arn\), 4\)\}/g, ACCOUNT)
-    .replace(/\$\{aws_kms_key\.\w+\.arn\}/g, KEY_ARN);
+    .replace(/\$\{aws_kms_key\.\w+\.arn\}/g, keyArn)
+    .replace(/\$\{aws_iam_role\.([\w-]+)\.arn\}/g, (reference, id: string) => roleArns[id] ?? reference);
   if (text.includes('${')) throw new Error(`unresolved Terraform reference in policy: ${text}`);
   return JSON.parse(text) as Document;
 }
@@ -23,44 +29,71 @@ export interface EnvironmentPolicies {
   readonly bucketPolicy: Document;
   /** Identity policies by principal: task-<service>, deployer, ci-plan, developer-encrypt. */
   readonly principals: Record<string, Document[]>;
+  /** Trust policies by role ARN. */
+  readonly trust: Record<string, Document>;
 }
 
+export const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+
 export function environmentPolicies({ config }: Synthesized, env = 'staging'): EnvironmentPolicies {
-  const only = (type: string) => concrete(Object.values(config.resource[type]!)[0]!.policy);
+  const roles = Object.entries(config.resource.aws_iam_role ?? {});
+  const roleArns = Object.fromEntries(roles.map(([id, role]) => [id, roleArn(String(role.name))]));
+  const only = (type: string) => concrete(Object.values(config.resource[type]!)[0]!.policy, KEY_ARN, roleArns);
   const principals: Record<string, Document[]> = {};
-  for (const [logicalId, role] of Object.entries(config.resource.aws_iam_role ?? {})) {
+  const trust: Record<string, Document> = {};
+  for (const [logicalId, role] of roles) {
     const inline = Object.values(config.resource.aws_iam_role_policy ?? {}).filter((p) => p.role === `\${aws_iam_role.${logicalId}.name}`);
-    principals[String(role.name).replace(`kms-secrets-${env}-`, '')] = inline.map((p) => concrete(p.policy));
+    principals[String(role.name).replace(`kms-secrets-${env}.`, '')] = inline.map((p) => concrete(p.policy));
+    trust[roleArns[logicalId]!] = concrete(role.assume_role_policy);
   }
   for (const policy of Object.values(config.resource.aws_iam_policy ?? {})) {
-    principals[String(policy.name).replace(`kms-secrets-${env}-`, '')] = [concrete(policy.policy)];
+    principals[String(policy.name).replace(`kms-secrets-${env}.`, '')] = [concrete(policy.policy)];
   }
-  return { keyPolicy: only('aws_kms_key_policy'), bucketPolicy: only('aws_s3_bucket_policy'), principals };
+  return { keyPolicy: only('aws_kms_key_policy'), bucketPolicy: only('aws_s3_bucket_policy'), principals, trust };
+}
+
+/** A principal the stack does not create: a role elsewhere in the account, or a service such as ECS. */
+export interface Outsider {
+  readonly arn: string;
+  readonly policies: readonly Document[];
+}
+
+/** A role of the account outside the stack, with one identity policy of `statements`. */
+export function outsider(name: string, statements: object[]): Outsider {
+  return { arn: roleArn(name), policies: [{ Version: '2012-10-17', Statement: statements }] };
 }
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
-/** What AWS would decide for `principal` doing `action` on `resource`, with the key or bucket policy applied. */
+/**
+ * What AWS would decide for `principal` (a principal of the stack by name, `ecs-tasks.amazonaws.com`, or an
+ * outsider) doing `action` on `resource`, with the resource's own policy applied.
+ */
 export async function decide(
   policies: EnvironmentPolicies,
-  principal: string,
+  principal: string | Outsider,
   action: string,
   resource: string,
   context: Record<string, string | string[]> = {},
+  env = 'staging',
 ): Promise<Decision> {
-  const identityPolicies = policies.principals[principal];
-  if (!identityPolicies) throw new Error(`no principal ${principal}; known: ${Object.keys(policies.principals).join(', ')}`);
-  const resourcePolicy = action.startsWith('kms:') ? policies.keyPolicy : resource.startsWith('arn:aws:s3:::') ? policies.bucketPolicy : undefined;
+  const service = typeof principal === 'string' && principal.endsWith('.amazonaws.com');
+  const arn = typeof principal !== 'string' ? principal.arn : service ? principal : roleArn(`kms-secrets-${env}.${principal}`);
+  const identityPolicies = typeof principal !== 'string' ? principal.policies : service ? [] : policies.principals[principal];
+  if (!identityPolicies) throw new Error(`no principal ${String(principal)}; known: ${Object.keys(policies.principals).join(', ')}`);
+  const resourcePolicy = action === 'sts:AssumeRole' ? policies.trust[resource]
+    : action.startsWith('kms:') ? policies.keyPolicy
+      : resource.startsWith('arn:aws:s3:::') ? policies.bucketPolicy : undefined;
   const simulation = {
-    identityPolicies: identityPolicies.map((policy, i) => ({ name: `${principal}-${i}`, policy })),
+    identityPolicies: identityPolicies.map((policy, i) => ({ name: `policy-${i}`, policy })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy,
     request: {
       action,
-      principal: `arn:aws:iam::${ACCOUNT}:role/kms-secrets-staging-${principal}`,
+      principal: arn,
       resource: { resource, accountId: ACCOUNT },
-      contextVariables: { 'aws:SecureTransport': 'true', ...context },
+      contextVariables: { 'aws:SecureTransport': 'true', ...(service ? {} : { 'aws:PrincipalArn': arn }), ...context },
     },
   } as Parameters<typeof runSimulation>[0];
   // The validated engine checks the policies, action and resource ARN…

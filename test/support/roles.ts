@@ -1,6 +1,7 @@
 /**
  * Principals for tests on the local endpoint: a role with a given inline policy (or one the stack made),
- * assumed through STS as an ECS task or a CI job would, as SDK credentials or as environment variables.
+ * assumed through STS as a CI job would, or handed to an ECS task by ECS, as SDK credentials or as
+ * environment variables.
  */
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
@@ -36,6 +37,27 @@ export async function assumeRole(endpoint: string, name: string): Promise<RoleCr
   const sts = await awsClients({ endpoint, region: REGION, credentials: TEST_CREDENTIALS }).sts();
   const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, RoleSessionName: 'test' }));
   return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
+}
+
+/**
+ * The task role's credentials as ECS hands them to a task (the endpoint's container credentials route):
+ * the role's trust policy must let ecs-tasks.amazonaws.com assume it for that task's account and cluster.
+ */
+export async function ecsTaskCredentials(endpoint: string, role: string, task: { cluster?: string; account?: string } = {}): Promise<RoleCredentials> {
+  const response = await fetch(ecsCredentialsUri(endpoint, role, task));
+  const body = await response.json() as { AccessKeyId: string; SecretAccessKey: string; Token: string; message?: string };
+  if (!response.ok) throw new Error(`ECS could not assume ${role}: ${body.message}`);
+  return { accessKeyId: body.AccessKeyId, secretAccessKey: body.SecretAccessKey, sessionToken: body.Token };
+}
+
+/** The variable that makes the SDK's default chain fetch the task role's credentials, as in an ECS task. */
+export function ecsTaskCredentialsEnv(endpoint: string, role: string): Record<string, string> {
+  return { AWS_CONTAINER_CREDENTIALS_FULL_URI: ecsCredentialsUri(endpoint, role) };
+}
+
+function ecsCredentialsUri(endpoint: string, role: string, task: { cluster?: string; account?: string } = {}): string {
+  const query = new URLSearchParams(Object.entries(task).filter(([, value]) => value !== undefined) as [string, string][]);
+  return `${endpoint}/_local/ecs-task-credentials/${role}${query.size > 0 ? `?${query}` : ''}`;
 }
 
 /** The credentials as the variables a CLI or Terraform reads. */

@@ -70,7 +70,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
   }, 180_000);
 
   it('plans with the ci-plan role, whose credentials carry no KMS cryptographic right', async () => {
-    const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo-ci-plan');
+    const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo.ci-plan');
     const ciEnv = { ...adminEnv, ...credentialsEnv(ci) };
     const before = aws.endpoint.requests().length;
     const plan = await cdktf(['plan', 'demo'], ciEnv);
