@@ -1,4 +1,4 @@
-// The CDKTF app: one stack per directory in secrets/, each with its own state (DESIGN.md D1).
+// The CDKTF app: one stack per directory in secrets/, each with its own state.
 import { App } from 'cdktf';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

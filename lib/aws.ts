@@ -1,5 +1,5 @@
 /**
- * The one place that builds AWS clients (STYLE.md): region, credentials, endpoint override, retries.
+ * The one place that builds AWS clients: region, credentials, endpoint override, retries.
  * Credentials and endpoints follow the SDK's own rules, so the default chain, AWS_PROFILE and
  * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> work as users expect; the local endpoint is used that way.
  */

@@ -1,6 +1,7 @@
 /**
- * Encrypting and decrypting one secret, in the formats of DESIGN.md D2, always with the encryption
- * context of its place (D3). Up to 4096 bytes: one KMS call, raw blob. Larger: the AWS Encryption SDK.
+ * Encrypting and decrypting one secret, in the formats of lib/formats.ts, always with the encryption
+ * context of its place (lib/naming.ts). Up to 4096 bytes: one KMS call, raw blob. Larger: the AWS
+ * Encryption SDK.
  */
 import { DecryptCommand, EncryptCommand, type KMS, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { EncryptionContextMismatchError, NotCiphertextError } from './errors.ts';

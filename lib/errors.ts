@@ -19,7 +19,7 @@ export class NamingError extends KmsSecretsError {}
 /** A ciphertext names another env, service or secret in its encryption context than the place it was read from. */
 export class EncryptionContextMismatchError extends KmsSecretsError {}
 
-/** Bytes that are none of the ciphertext formats (DESIGN.md D2): possibly plaintext, never decrypted or shown. */
+/** Bytes that are none of the ciphertext formats (lib/formats.ts): possibly plaintext, never decrypted or shown. */
 export class NotCiphertextError extends KmsSecretsError {}
 
 /** The settings file is unreadable or holds a value that is not allowed. */

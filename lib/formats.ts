@@ -1,5 +1,5 @@
 /**
- * Ciphertext formats that may live under secrets/ (DESIGN.md D2), told apart by their first bytes.
+ * Ciphertext formats that may live under secrets/, told apart by their first bytes.
  * Nothing here decrypts: the stack, `verify` and `list` only need to know what a file is.
  */
 

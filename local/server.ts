@@ -1,7 +1,7 @@
 /**
  * The local AWS endpoint: one HTTP server on loopback that answers KMS, S3, IAM, STS, SSM and Secrets
  * Manager on their real wire protocols, with state in a folder. For the demo, development and tests,
- * never for production (DESIGN.md D8).
+ * never for production.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * `kms-secrets <command>`: one file per command under scripts/commands/ (STYLE.md). This file only
+ * `kms-secrets <command>`: one file per command under scripts/commands/. This file only
  * dispatches and turns errors into one clear line plus a hint, never a stack trace for a user mistake.
  */
 import { KmsSecretsError } from '../lib/errors.ts';

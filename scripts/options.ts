@@ -2,7 +2,7 @@
  * What the operator commands share: which env they act on, which key and region, and the AWS clients.
  *
  * Env: `--env`, else SECRETS_ENV, else the settings' defaultEnv. An env is a directory under secrets/
- * (one stack each, DESIGN.md D1), so a name without one is unknown — except for `encrypt --env NEW`:
+ * (one stack, with its own state, each), so a name without one is unknown — except for `encrypt --env NEW`:
  * naming a new env on the command line is how its first secret (and so its stack) comes to exist, while a
  * typo in SECRETS_ENV or a stale defaultEnv never silently starts one.
  */

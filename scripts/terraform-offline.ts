@@ -1,6 +1,5 @@
 /**
- * Runs Terraform (through cdktf) offline from a filesystem mirror of the AWS provider, as DESIGN.md
- * describes: a CLI config whose provider_installation uses the mirror and excludes direct downloads.
+ * Runs Terraform (through cdktf) offline from a filesystem mirror of the AWS provider: a CLI config whose provider_installation uses the mirror and excludes direct downloads.
  * The mirror is taken from TF_PROVIDER_MIRROR, or discovered; it is never hard-coded in the project.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,5 @@
-/** One S3 object per ciphertext file, uploaded from the file itself: Terraform never decrypts (D5). */
+/** One S3 object per ciphertext file, uploaded from the file itself: Terraform never decrypts, so no
+ * plaintext reaches the plan or the state, and CI plans without any KMS right. */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';

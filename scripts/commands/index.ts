@@ -2,6 +2,7 @@ import { decrypt } from './decrypt.ts';
 import { encrypt } from './encrypt.ts';
 import { exec } from './exec.ts';
 import { list } from './list.ts';
+import { planCheck } from './plan-check.ts';
 import { reencrypt } from './reencrypt.ts';
 import { verify } from './verify.ts';
 import { write } from './write.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   encrypt,
   decrypt,
   list,
+  'plan-check': planCheck,
   reencrypt,
   verify,
   exec,

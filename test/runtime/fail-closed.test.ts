@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-/** The task role of a service as DESIGN.md D6 draws it: its own prefix, its own encryption context. */
+/** The task role of a service as the stack draws it: its own prefix, its own encryption context. */
 function serviceStatements(service: { list: string; read: string; decrypt: string }) {
   const bucketArn = `arn:aws:s3:::${store.bucket}`;
   return [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { secretFile, synthEnvironment } from '../support/synth.ts';
 
-describe('SecretObjects: one S3 object per ciphertext file (D5)', () => {
+describe('SecretObjects: one S3 object per ciphertext file, uploaded from the file itself', () => {
   const files = [secretFile('staging', 'api', 'db-password'), secretFile('staging', 'api', 'tls.crt'), secretFile('staging', 'web', 'session-key')];
   const { config, json } = synthEnvironment({ files });
   const objects = Object.values(config.resource.aws_s3_object ?? {});

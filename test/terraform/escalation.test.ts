@@ -1,0 +1,299 @@
+/**
+ * Least privilege, tried as an attacker would: two environments whose names share a prefix (demo, demo-eu)
+ * deployed for real with `cdktf deploy`, then every principal of the stack — deployer, CI, developer, the
+ * task roles — and principals around it (a power user of the account, ECS acting for another account, the
+ * admin) each attempt what it must not do, with real requests on the local endpoint, which evaluates
+ * identity, key, bucket and trust policies as AWS does. README's security model lists these rows.
+ */
+import {
+  CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand, ReEncryptCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
+import { GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../lib/aws.ts';
+import { encryptSecret } from '../../lib/cipher.ts';
+import { ACCOUNT_ID, terraformProviderEnv } from '../../local/index.ts';
+import { runCdktf } from '../../scripts/cdktf.ts';
+import { runTerraform } from '../../scripts/terraform.ts';
+import { EXIT_NEEDS_ADMINISTRATOR } from '../../scripts/commands/plan-check.ts';
+import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { startEndpoint, type TestEndpoint } from '../local/support.ts';
+import { runCli } from '../support/cli.ts';
+import { filesContaining, marker } from '../support/markers.ts';
+import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
+import { assumeRole, credentialsEnv, ecsTaskCredentials, ecsTaskCredentialsEnv, roleWithPolicy, type RoleCredentials } from '../support/roles.ts';
+import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+
+const ROOT = `arn:aws:iam::${ACCOUNT_ID}:root`;
+const role = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
+const BUCKET = 'kms-secrets-demo-secrets';
+const EU_BUCKET = 'kms-secrets-demo-eu-secrets';
+const everything = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+const trustAccount = (account: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'sts:AssumeRole' }] });
+/** The encryption context of a secret, as KMS requests carry it… */
+const context = (env: string, service: string, secret: string) => ({ env, service, secret });
+/** …and its place, as lib/cipher takes it. */
+const place = (env: string, service: string, name: string) => ({ env, service, name });
+const keyPolicyLetting = (account: string) => JSON.stringify({ Version: '2012-10-17', Statement: [
+  { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+] });
+
+/** The operator roles of both envs, each trusted by the admin so the test can act as it. */
+const SETTINGS = {
+  environments: Object.fromEntries(['demo', 'demo-eu'].map((env) => [env, {
+    local: true,
+    forceDestroy: true,
+    roles: { deployer: { awsPrincipals: [ROOT] }, ciPlan: { awsPrincipals: [ROOT] }, developer: { awsPrincipals: [ROOT] } },
+  }])),
+};
+
+interface Principal {
+  readonly credentials: RoleCredentials;
+  readonly clients: AwsClients;
+  readonly iam: IAMClient;
+}
+
+describeWithTerraform('least privilege, tried as an attacker with real requests after a real deploy', () => {
+  let aws: TestEndpoint;
+  let project: TestProject;
+  let adminEnv: NodeJS.ProcessEnv;
+  const as: Record<string, Principal> = {};
+  const keyArn: Record<string, string> = {};
+  const values = [marker('api'), marker('web'), marker('eu')];
+
+  const principal = (credentials: RoleCredentials): Principal => ({
+    credentials,
+    clients: aws.clients(credentials),
+    iam: new IAMClient({ endpoint: aws.endpoint.url, region: 'us-east-1', credentials }),
+  });
+  const envAs = (who: string) => ({ ...adminEnv, ...credentialsEnv(as[who]!.credentials) });
+  const cli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runCli(args, { cwd: project.root, env, input });
+  const ciphertextOf = (path: string) => readFileSync(join(project.root, 'secrets', path));
+
+  beforeAll(async () => {
+    aws = await startEndpoint();
+    // The first deploy is an administrator's: it creates the key, the roles and a placeholder object per service.
+    const fixtureKey = (await aws.clients().kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    project = makeProject({ app: true, settings: SETTINGS });
+    for (const [env, service, name] of [['demo', 'api', 'db-password'], ['demo', 'web', 'session-key'], ['demo-eu', 'api', 'db-password']] as const) {
+      const { ciphertext } = await encryptSecret(aws.clients().kms, fixtureKey, { env, service, name }, Buffer.from('placeholder'));
+      project.write(`secrets/${env}/${service}/${name}`, ciphertext);
+    }
+    adminEnv = envWithoutAws(terraformProviderEnv(aws.endpoint.url));
+    const deploy = await runCdktf(project.root, ['deploy', 'demo', 'demo-eu', '--auto-approve'], adminEnv);
+    expect(deploy.code, deploy.output).toBe(0);
+
+    for (const env of ['demo', 'demo-eu']) {
+      keyArn[env] = (await aws.clients().kms.send(new DescribeKeyCommand({ KeyId: `alias/kms-secrets/${env}` }))).KeyMetadata!.Arn!;
+      for (const operator of ['deployer', 'ci-plan', 'developer-encrypt']) {
+        as[`${env} ${operator}`] = principal(await assumeRole(aws.endpoint.url, `kms-secrets-${env}.${operator}`));
+      }
+    }
+    as['demo task-api'] = principal(await ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-api'));
+    as['demo task-web'] = principal(await ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-web'));
+    as['power user'] = principal(await roleWithPolicy(aws.endpoint.url, 'power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*', 'iam:Get*'], Resource: '*' }]));
+  }, 420_000);
+  afterAll(async () => {
+    project?.remove();
+    await aws?.close();
+  });
+
+  describe('the deployer changes ciphertext, nothing else', () => {
+    it('a developer rotates the secrets with encrypt --force: encrypt is all a developer may do', async () => {
+      const runs = [
+        await cli(['encrypt', '--env', 'demo', 'api/db-password', '--force'], envAs('demo developer-encrypt'), values[0]),
+        await cli(['encrypt', '--env', 'demo', 'web/session-key', '--force'], envAs('demo developer-encrypt'), values[1]),
+        await cli(['encrypt', '--env', 'demo-eu', 'api/db-password', '--force'], envAs('demo-eu developer-encrypt'), values[2]),
+      ];
+      expect(runs.map((run) => run.code), runs.map((run) => run.stderr).join('')).toEqual([0, 0, 0]);
+    });
+
+    it('plan-check says only ciphertext objects change, and the deployer applies exactly that saved plan', async () => {
+      const check = await cli(['plan-check', 'demo'], envAs('demo deployer'));
+      expect(check.code, check.stderr).toBe(0);
+      expect(check.stdout).toBe('plan-check demo: only ciphertext objects change (0 to add, 2 to change, 0 to destroy): the deployer can apply this plan\n'
+        + '  apply it with: terraform -chdir=cdktf.out/stacks/demo apply plan.tfplan\n');
+
+      const before = aws.endpoint.requests().length;
+      const apply = await runTerraformAs(project.root, 'demo', ['apply', '-input=false', 'plan.tfplan'], envAs('demo deployer'));
+      expect(apply.code, apply.output).toBe(0);
+      expect(apply.output).toMatch(/Apply complete! Resources: 0 added, 2 changed, 0 destroyed/);
+      const asDeployer = aws.endpoint.requests().slice(before).filter((r) => r.accessKeyId === as['demo deployer']!.credentials.accessKeyId);
+      expect(asDeployer.filter((r) => r.error)).toEqual([]);
+    }, 240_000);
+
+    it('the task role now starts its app with the rotated secret', async () => {
+      const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', 'process.exit(process.env.DB_PASSWORD.length)'],
+        { ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }), ...ecsTaskCredentialsEnv(aws.endpoint.url, 'kms-secrets-demo.task-api') });
+      expect(run.code, run.stderr).toBe(values[0]!.length);
+    });
+
+    it('plan-check says a new service (a task role, its policy, the key policy) needs an administrator, and the deployer cannot apply it', async () => {
+      const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'billing', 'token'), Buffer.from('x'));
+      project.write('secrets/demo/billing/token', ciphertext);
+      try {
+        const check = await cli(['plan-check', 'demo'], envAs('demo deployer'));
+        expect(check.code, check.stderr).toBe(EXIT_NEEDS_ADMINISTRATOR);
+        expect(check.stdout).toMatch(/^plan-check demo: this plan changes more than ciphertext objects, so an administrator must apply it/);
+        expect(check.stdout).toMatch(/^ {2}aws_iam_role\.service-billing_role_\w+ \(create\)$/m);
+        expect(check.stdout).toMatch(/^ {2}aws_kms_key_policy\.key_policy_\w+ \(update\)$/m);
+        expect(check.stdout).toMatch(/^ {2}and 1 ciphertext object \(1 to add, 0 to change, 0 to destroy\)$/m);
+
+        const apply = await runTerraformAs(project.root, 'demo', ['apply', '-input=false', 'plan.tfplan'], envAs('demo deployer'));
+        expect(apply.code).not.toBe(0);
+        expect(apply.output).toMatch(/AccessDenied[\s\S]*iam:CreateRole/);
+      } finally {
+        rmSync(join(project.root, 'secrets/demo/billing'), { recursive: true });
+      }
+    }, 240_000);
+  });
+
+  describe('a loader variable planted by a developer never reaches the app', () => {
+    const planted = 'secrets/demo/api/node-options';
+
+    it('is refused by encrypt, before the value is read', async () => {
+      const run = await cli(['encrypt', '--env', 'demo', 'api/node-options'], envAs('demo developer-encrypt'), '--import=data:text/javascript,x');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/NODE_OPTIONS changes how programs start/);
+    });
+
+    it('is refused by verify and by synth when encrypted by hand and committed', async () => {
+      const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', 'node-options'), Buffer.from('--require=/tmp/x.js'));
+      project.write(planted, ciphertext);
+      try {
+        const verify = await cli(['verify'], adminEnv);
+        const synth = await runCdktf(project.root, ['synth'], adminEnv);
+        expect(verify.code).toBe(1);
+        expect(verify.stderr).toMatch(/secrets\/demo\/api\/node-options: NODE_OPTIONS changes how programs start/);
+        expect(synth.code).not.toBe(0);
+        expect(synth.output).toMatch(/secrets\/demo\/api\/node-options: NODE_OPTIONS changes how programs start/);
+      } finally {
+        rmSync(join(project.root, planted));
+      }
+    }, 120_000);
+
+    it('is refused by exec when put in the bucket directly, past git', async () => {
+      const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', 'node-options'), Buffer.from('--require=/tmp/x.js'));
+      await as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/node-options', Body: ciphertext, ServerSideEncryption: 'AES256' }));
+      const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', ''],
+        { ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }), ...ecsTaskCredentialsEnv(aws.endpoint.url, 'kms-secrets-demo.task-api') });
+      expect(run.code).toBe(EXIT_NOT_LOADED);
+      expect(run.stderr).toMatch(/^kms-secrets: api\/node-options: loader variable \(NODE_OPTIONS/m);
+    });
+  });
+
+  /** [principal, attempt, expected, the request]: each a real request, its outcome asserted. */
+  const matrix: [who: string, attempt: string, expected: 'allowed' | 'denied', request: () => Promise<unknown>][] = [
+    // The deployer: ciphertext objects only.
+    ['demo deployer', 'puts a ciphertext object (with SSE-S3)', 'allowed',
+      () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/extra', Body: ciphertextOf('demo/api/db-password'), ServerSideEncryption: 'AES256' }))],
+    ['demo deployer', 'puts an object without SSE-S3 (bucket policy)', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/plain', Body: 'x' }))],
+    ['demo deployer', 'creates a role of the env (kms-secrets-demo.backdoor)', 'denied',
+      () => as['demo deployer']!.iam.send(new CreateRoleCommand({ RoleName: 'kms-secrets-demo.backdoor', AssumeRolePolicyDocument: trustAccount('999999999999') }))],
+    ['demo deployer', 'creates any other role', 'denied',
+      () => as['demo deployer']!.iam.send(new CreateRoleCommand({ RoleName: 'backdoor', AssumeRolePolicyDocument: trustAccount('999999999999') }))],
+    ['demo deployer', 'gives its own role "Action": "*"', 'denied',
+      () => as['demo deployer']!.iam.send(new PutRolePolicyCommand({ RoleName: 'kms-secrets-demo.deployer', PolicyName: 'all', PolicyDocument: everything('*') }))],
+    ['demo deployer', 'makes a task role trust another account', 'denied',
+      () => as['demo deployer']!.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'kms-secrets-demo.task-api', PolicyDocument: trustAccount('999999999999') }))],
+    ['demo deployer', 'sets a new default version of the developer policy that allows Decrypt', 'denied',
+      () => as['demo deployer']!.iam.send(new CreatePolicyVersionCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT_ID}:policy/kms-secrets-demo.developer-encrypt`, PolicyDocument: everything('kms:Decrypt'), SetAsDefault: true }))],
+    ['demo deployer', 'puts a key policy that lets another account decrypt', 'denied',
+      () => as['demo deployer']!.clients.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn.demo!, PolicyName: 'default', Policy: keyPolicyLetting('999999999999') }))],
+    ['demo deployer', 'creates a key of its own', 'denied', () => as['demo deployer']!.clients.kms.send(new CreateKeyCommand({}))],
+    ['demo deployer', 'points the env\'s alias at another key', 'denied',
+      () => as['demo deployer']!.clients.kms.send(new UpdateAliasCommand({ AliasName: 'alias/kms-secrets/demo', TargetKeyId: keyArn['demo-eu']! }))],
+    ['demo deployer', 'replaces the bucket policy', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }))],
+    ['demo deployer', 'suspends versioning', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Suspended' } }))],
+    ['demo deployer', 'decrypts a secret', 'denied',
+      () => as['demo deployer']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    // CI: reads what a plan reads, nothing else.
+    ['demo ci-plan', 'reads a task role (what a plan refreshes)', 'allowed', () => as['demo ci-plan']!.iam.send(new GetRoleCommand({ RoleName: 'kms-secrets-demo.task-api' }))],
+    ['demo ci-plan', 'decrypts a secret', 'denied',
+      () => as['demo ci-plan']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['demo ci-plan', 'puts an object', 'denied',
+      () => as['demo ci-plan']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/ci', Body: 'x', ServerSideEncryption: 'AES256' }))],
+    ['demo ci-plan', 'changes a task role\'s policy', 'denied',
+      () => as['demo ci-plan']!.iam.send(new PutRolePolicyCommand({ RoleName: 'kms-secrets-demo.task-api', PolicyName: 'all', PolicyDocument: everything('*') }))],
+    // Developers: write-only.
+    ['demo developer-encrypt', 'encrypts for its env', 'allowed',
+      () => as['demo developer-encrypt']!.clients.kms.send(new EncryptCommand({ KeyId: 'alias/kms-secrets/demo', Plaintext: Buffer.from('x'), EncryptionContext: context('demo', 'api', 'new') }))],
+    ['demo developer-encrypt', 'decrypts a secret it wrote', 'denied',
+      () => as['demo developer-encrypt']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['demo developer-encrypt', 'encrypts without an encryption context', 'denied',
+      () => as['demo developer-encrypt']!.clients.kms.send(new EncryptCommand({ KeyId: 'alias/kms-secrets/demo', Plaintext: Buffer.from('x') }))],
+    ['demo developer-encrypt', 'reads an object', 'denied', () => as['demo developer-encrypt']!.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'api/db-password' }))],
+    // Task roles: their own service only.
+    ['demo task-api', 'decrypts its own secret', 'allowed',
+      () => as['demo task-api']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['demo task-api', 'decrypts without the encryption context', 'denied',
+      () => as['demo task-api']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password') }))],
+    ['demo task-api', 'reads another service\'s object', 'denied', () => as['demo task-api']!.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'web/session-key' }))],
+    ['demo task-api', 'lists another service\'s prefix', 'denied', () => as['demo task-api']!.clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'web/' }))],
+    ['demo task-api', 'decrypts another service\'s ciphertext (copied to it)', 'denied',
+      () => as['demo task-api']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/web/session-key'), EncryptionContext: context('demo', 'web', 'session-key') }))],
+    ['demo task-web', 'decrypts the api service\'s secret', 'denied',
+      () => as['demo task-web']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['demo task-api', 'encrypts', 'denied',
+      () => as['demo task-api']!.clients.kms.send(new EncryptCommand({ KeyId: keyArn.demo!, Plaintext: Buffer.from('x'), EncryptionContext: context('demo', 'api', 'x') }))],
+    // Across envs whose names share a prefix.
+    ['demo deployer', 'rewrites the demo-eu deployer\'s policy', 'denied',
+      () => as['demo deployer']!.iam.send(new PutRolePolicyCommand({ RoleName: 'kms-secrets-demo-eu.deployer', PolicyName: 'all', PolicyDocument: everything('*') }))],
+    ['demo deployer', 'puts an object in demo-eu\'s bucket', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: EU_BUCKET, Key: 'api/db-password', Body: 'x', ServerSideEncryption: 'AES256' }))],
+    ['demo ci-plan', 'reads demo-eu\'s task role', 'denied', () => as['demo ci-plan']!.iam.send(new GetRoleCommand({ RoleName: 'kms-secrets-demo-eu.task-api' }))],
+    ['demo task-api', 'decrypts demo-eu\'s api secret', 'denied',
+      () => as['demo task-api']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo-eu/api/db-password'), EncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['demo-eu deployer', 'puts an object in demo\'s bucket', 'denied',
+      () => as['demo-eu deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/db-password', Body: 'x', ServerSideEncryption: 'AES256' }))],
+    ['demo developer-encrypt', 'encrypts for demo-eu', 'denied',
+      () => as['demo developer-encrypt']!.clients.kms.send(new EncryptCommand({ KeyId: 'alias/kms-secrets/demo-eu', Plaintext: Buffer.from('x'), EncryptionContext: context('demo-eu', 'api', 'x') }))],
+    // Around the stack: the account's own principals and ECS.
+    ['power user (every KMS and S3 action)', 'reads the api object', 'allowed', () => as['power user']!.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'api/db-password' }))],
+    ['power user (every KMS and S3 action)', 'decrypts it (key policy)', 'denied',
+      () => as['power user']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['power user (every KMS and S3 action)', 're-encrypts it under a key of its own (key policy)', 'denied',
+      () => as['power user']!.clients.kms.send(new ReEncryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), SourceEncryptionContext: context('demo', 'api', 'db-password'), DestinationKeyId: keyArn['demo-eu']!, DestinationEncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['admin (the account root)', 'decrypts a secret (key policy)', 'denied',
+      () => aws.clients().kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['admin (the account root)', 'assumes a task role (trust policy)', 'denied',
+      async () => (await aws.clients().sts()).send(new AssumeRoleCommand({ RoleArn: role('kms-secrets-demo.task-api'), RoleSessionName: 'admin' }))],
+    ['ECS, for a task of this account', 'hands out the api task role', 'allowed', () => ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-api')],
+    ['ECS, for a task of another account', 'hands out the api task role (aws:SourceAccount)', 'denied',
+      () => ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-api', { account: '999999999999' })],
+  ];
+
+  describe('the escalation matrix', () => {
+    it.each(matrix)('%s %s: %s', async (_who, _attempt, expected, request) => {
+      const outcome = await request().then(() => 'allowed', (error: Error) => {
+        expect(`${error.name}: ${error.message}`).toMatch(/AccessDenied|not authorized/);
+        return 'denied';
+      });
+      expect(outcome).toBe(expected);
+    });
+
+    it('README\'s security model lists every row of it', () => {
+      const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+      const missing = matrix.filter(([who, attempt, expected]) => !readme.includes(`| ${who} | ${attempt} | ${expected} |`));
+      expect(missing.map(([who, attempt]) => `${who} ${attempt}`)).toEqual([]);
+    });
+  });
+
+  it('no secret value reached the state, the synthesized files or the endpoint\'s state', () => {
+    expect(filesContaining([project.root, aws.dir], values[0]!)).toEqual([]);
+    expect(filesContaining([project.root, aws.dir], values[1]!)).toEqual([]);
+  });
+});
+
+/** `terraform <args>` in the env's stack folder, as CI runs it after plan-check, with the given credentials. */
+async function runTerraformAs(projectRoot: string, env: string, args: string[], processEnv: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  const run = await runTerraform(projectRoot, join(projectRoot, 'cdktf.out', 'stacks', env), args, { output: 'capture', env: processEnv });
+  return { code: run.code, output: `${run.stdout}${run.stderr}` };
+}
