@@ -46,7 +46,7 @@ export const planCheck: Command = {
     assertEnvName(env);
     const projectRoot = process.cwd();
     const stackDir = join(projectRoot, 'cdktf.out', 'stacks', env);
-    const planJson = values.plan === undefined ? await planEnv(projectRoot, env, stackDir) : await readPlan(resolve(values.plan), stackDir);
+    const planJson = values.plan === undefined ? await planEnv(projectRoot, env, stackDir) : await readPlan(projectRoot, resolve(values.plan), stackDir);
     let verdict: PlanVerdict;
     try {
       verdict = planVerdict(planJson);
@@ -74,10 +74,10 @@ async function planEnv(projectRoot: string, env: string, stackDir: string): Prom
   return show(projectRoot, stackDir, PLAN_FILE);
 }
 
-async function readPlan(file: string, stackDir: string): Promise<string> {
+async function readPlan(projectRoot: string, file: string, stackDir: string): Promise<string> {
   if (!existsSync(file)) throw new KmsSecretsError(`no plan at ${file}`, { hint: 'save one with terraform plan -out=FILE, or leave out --plan' });
   const start = readFileSync(file).subarray(0, 1).toString();
-  return start === '{' ? readFileSync(file, 'utf8') : show(process.cwd(), stackDir, file);
+  return start === '{' ? readFileSync(file, 'utf8') : show(projectRoot, stackDir, file);
 }
 
 async function show(projectRoot: string, stackDir: string, planFile: string): Promise<string> {
