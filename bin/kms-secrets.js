@@ -14,6 +14,10 @@ const inputsFile = `${bundle}.inputs.json`;
 
 const { main } = await loadCli();
 process.exitCode = await main(process.argv.slice(2));
+// Timers the SDK's retries leave behind when the deadline stops a start (backoff, the adaptive rate limiter)
+// would keep the process alive for up to 40 s more; they must not hold the container's exit. (stdout and
+// stderr are written synchronously to files, pipes and terminals on Linux, so nothing is lost.)
+if (['exec', 'write'].includes(process.argv[2])) process.exit();
 
 async function loadCli() {
   try {

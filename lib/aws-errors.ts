@@ -5,7 +5,7 @@
  */
 export type FailureKind =
   | 'access-denied' | 'not-found' | 'context-mismatch' | 'throttled' | 'disabled-key'
-  | 'no-credentials' | 'unreachable' | 'invalid-input' | 'other';
+  | 'no-credentials' | 'unreachable' | 'timed-out' | 'invalid-input' | 'other';
 
 export interface Failure {
   readonly kind: FailureKind;
@@ -44,8 +44,10 @@ export function classifyAwsError(error: unknown): Failure {
   const name = e?.name ?? 'Error';
   const message = (e?.message ?? String(error)).split('\n')[0]!;
   const kind = KINDS[name]
+    // The SDK's own timeouts (lib/aws.ts): connected, or not, and no answer in time.
+    ?? (name === 'TimeoutError' ? 'timed-out' : undefined)
     ?? (e?.code && NETWORK_CODES.has(e.code) ? 'unreachable' : undefined)
-    ?? (name === 'TimeoutError' || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message) ? 'unreachable' : undefined)
+    ?? (/ECONNREFUSED|ENOTFOUND|socket hang up/.test(message) ? 'unreachable' : undefined)
     ?? (e?.$metadata?.httpStatusCode === 404 ? 'not-found' : undefined)
     ?? (e?.$metadata?.httpStatusCode === 403 ? 'access-denied' : undefined)
     ?? 'other';

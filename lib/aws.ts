@@ -40,6 +40,9 @@ export interface AwsClients {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
+/** No AWS call waits longer than this for a connection, or for an answer once connected; then it is retried. */
+export const CONNECTION_TIMEOUT_MS = 3_000;
+export const REQUEST_TIMEOUT_MS = 5_000;
 
 export function awsClients(options: AwsOptions = {}): AwsClients {
   const common = {
@@ -50,6 +53,8 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     // Adaptive mode adds client-side rate limiting on throttling, as KMS quotas are shared per account.
     retryMode: 'adaptive' as const,
+    // An endpoint that accepts a connection and never answers must not hold a command for ever.
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   };
   const endpointOverridden = Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
   // Each client is built on first use: a container start needs only S3 and KMS, and building a client

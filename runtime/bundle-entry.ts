@@ -35,6 +35,9 @@ if (process.argv[2] === 'code-cache') {
   process.stdout.write(`${cacheFile}\n`);
 } else {
   process.exitCode = await (runtime.exports as Runtime).main(process.argv.slice(2));
+  // Timers the SDK's retries leave behind when the deadline stops a start (backoff, the adaptive rate
+  // limiter) would keep the process alive for up to 40 s more; they must not hold the container's exit.
+  process.exit();
 }
 
 function readCache(): Buffer | undefined {

@@ -3,7 +3,7 @@
  * wrapper stays the child's parent: it relays signals and ends with the child's exit code, or 128 + n
  * when the child died of signal n.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { signalExitCode, type SignalRelay } from './signals.ts';
 
@@ -12,22 +12,36 @@ export const EXIT_COMMAND_NOT_FOUND = 127;
 export const EXIT_COMMAND_NOT_EXECUTABLE = 126;
 
 export class CommandNotStartedError extends KmsSecretsError {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
+  constructor(message: string, readonly exitCode: number, options: { hint?: string } = {}) {
+    super(message, options);
   }
 }
 
 export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, relay: SignalRelay): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', env });
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { stdio: 'inherit', env });
+    } catch (error) {
+      // Some refusals (E2BIG) come at once, not as an 'error' event.
+      reject(notStarted(command, env, error as NodeJS.ErrnoException));
+      return;
+    }
     relay.forwardTo(child);
     child.once('error', (error: NodeJS.ErrnoException) => {
       // After a successful spawn, errors (a failed kill) do not change how the child ends.
-      if (child.pid !== undefined) return;
-      reject(error.code === 'ENOENT'
-        ? new CommandNotStartedError(`cannot run "${command}": not found (PATH=${env.PATH ?? ''})`, EXIT_COMMAND_NOT_FOUND)
-        : new CommandNotStartedError(`cannot run "${command}": ${error.code ?? error.message}`, EXIT_COMMAND_NOT_EXECUTABLE));
+      if (child.pid === undefined) reject(notStarted(command, env, error));
     });
     child.once('exit', (code, signal) => resolve(signal ? signalExitCode(signal) : (code ?? 1)));
   });
+}
+
+function notStarted(command: string, env: NodeJS.ProcessEnv, error: NodeJS.ErrnoException): CommandNotStartedError {
+  if (error.code === 'ENOENT') return new CommandNotStartedError(`cannot run "${command}": not found (PATH=${env.PATH ?? ''})`, EXIT_COMMAND_NOT_FOUND);
+  if (error.code === 'E2BIG') {
+    return new CommandNotStartedError(`cannot run "${command}": its environment and arguments together are larger than the kernel allows (E2BIG)`, EXIT_COMMAND_NOT_EXECUTABLE, {
+      hint: 'give the largest secrets to the app as files with `kms-secrets write`, or unset variables it does not need',
+    });
+  }
+  return new CommandNotStartedError(`cannot run "${command}": ${error.code ?? error.message}`, EXIT_COMMAND_NOT_EXECUTABLE);
 }

@@ -14,6 +14,9 @@ export interface VariableValue {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Linux refuses to start a program (E2BIG) with one environment string longer than this (MAX_ARG_STRLEN, 32 pages). */
+export const MAX_VARIABLE_BYTES = 131_072;
+
 /** Why `value` cannot be an environment variable's value, or undefined when it can. */
 export function environmentValueProblem(value: string): string | undefined {
   return value.includes('\0') ? 'the value holds a NUL byte, which no environment variable can' : undefined;
@@ -85,4 +88,21 @@ export function childEnvironment(
     }
   }
   return { env, failures };
+}
+
+/**
+ * Failures for every value too large to be one environment variable on Linux, so that the start fails
+ * naming the secret instead of with the kernel's bare E2BIG. Files have no such limit: `write` does.
+ */
+export function oversizedValues(values: readonly VariableValue[], platform: NodeJS.Platform = process.platform): LoadFailure[] {
+  if (platform !== 'linux') return [];
+  return values.flatMap(({ variable, source, value }) => {
+    const bytes = Buffer.byteLength(variable) + 1 + Buffer.byteLength(value) + 1; // NAME=value and its NUL
+    return bytes <= MAX_VARIABLE_BYTES ? [] : [{
+      subject: source,
+      kind: 'too-large' as const,
+      cause: `${variable} would take ${bytes.toLocaleString('en')} bytes of the environment, and Linux allows ${MAX_VARIABLE_BYTES.toLocaleString('en')} `
+        + 'for one variable; give it to the app as a file with `kms-secrets write`',
+    }];
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { AwsClients } from '../lib/aws.ts';
 import { Deadline } from './deadline.ts';
-import { childEnvironment, secretValues } from './environ.ts';
+import { childEnvironment, oversizedValues, secretValues } from './environ.ts';
 import { SecretsLoadError } from './failures.ts';
 import { loadBucketSecrets } from './load.ts';
 import { resolveReferences } from './references.ts';
@@ -36,7 +36,8 @@ export async function prepareEnvironment(options: PrepareOptions, clients: AwsCl
     if (options.stopped.aborted) throw options.stopped.reason;
     const secrets = secretValues(bucket.loaded);
     const { env, failures: conflicts } = childEnvironment(base, references.loaded, secrets.values, options.override);
-    const failures = [...bucket.failures, ...secrets.failures, ...references.failures, ...conflicts];
+    const oversized = oversizedValues([...secrets.values, ...references.loaded]);
+    const failures = [...bucket.failures, ...secrets.failures, ...references.failures, ...conflicts, ...oversized];
     if (failures.length > 0) throw new SecretsLoadError(failures);
     return { env, variables: [...secrets.values, ...references.loaded].map(({ variable, source }) => ({ variable, source })) };
   } finally {

@@ -19,7 +19,9 @@ export type LoadFailureKind =
   /** A value an environment variable cannot hold (not UTF-8, or a NUL byte), or a binary Secrets Manager secret. */
   | 'not-text'
   /** A variable already set in the environment that a secret would replace (see --override). */
-  | 'already-set';
+  | 'already-set'
+  /** A value larger than the kernel lets one environment variable be. */
+  | 'too-large';
 
 export interface LoadFailure {
   /** What failed: `api/db-password`, `api/*` for a listing, or `DATABASE_URL=ssm://…` for a reference. */
@@ -36,6 +38,7 @@ const KIND_WORDS: Record<LoadFailureKind, string> = {
   throttled: 'throttled',
   deadline: 'deadline exceeded',
   unreachable: 'endpoint unreachable',
+  'timed-out': 'timed out',
   'disabled-key': 'key disabled',
   'no-credentials': 'no credentials',
   'invalid-input': 'invalid request',
@@ -44,6 +47,7 @@ const KIND_WORDS: Record<LoadFailureKind, string> = {
   'not-ciphertext': 'not ciphertext',
   'not-text': 'not text',
   'already-set': 'already set',
+  'too-large': 'too large',
   other: 'error',
 };
 

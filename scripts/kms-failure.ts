@@ -4,7 +4,7 @@
  * name actions and resources, never payloads, so quoting them never shows a value.
  */
 import { classifyAwsError } from '../lib/aws-errors.ts';
-import { DEFAULT_MAX_ATTEMPTS } from '../lib/aws.ts';
+import { CONNECTION_TIMEOUT_MS, DEFAULT_MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from '../lib/aws.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 
 export interface KmsOperation {
@@ -50,6 +50,11 @@ export function kmsFailure(error: unknown, op: KmsOperation): KmsSecretsError {
     case 'unreachable':
       return new KmsSecretsError(`${where}cannot reach KMS in region ${op.region ?? '(unset)'}: ${cause}`, {
         hint: 'check the network, or AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS when you use the local endpoint',
+      });
+    case 'timed-out':
+      return new KmsSecretsError(`${where}KMS in region ${op.region ?? '(unset)'} did not answer ${op.permission} in time, ${DEFAULT_MAX_ATTEMPTS} attempts in a row `
+        + `(${CONNECTION_TIMEOUT_MS / 1000} s to connect, ${REQUEST_TIMEOUT_MS / 1000} s to answer): ${cause}`, {
+        hint: 'the endpoint accepts connections but does not answer: check the network or proxy, or AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS',
       });
     case 'context-mismatch':
       return new KmsSecretsError(`${where}${cause}`, {

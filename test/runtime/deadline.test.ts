@@ -1,0 +1,97 @@
+/**
+ * The deadline is a promise: however the endpoint misbehaves — throttling without end (where the SDK's
+ * adaptive retries wait between attempts and rate-limit themselves), 5xx, slow answers, or an endpoint that
+ * accepts connections and never answers — exec, write and loadSecrets end soon after the deadline, fail
+ * closed, and name the deadline as the cause.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { awsClients } from '../../lib/aws.ts';
+import { TEST_CREDENTIALS, type FaultRule } from '../../local/index.ts';
+import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { loadSecrets, SecretsLoadError } from '../../runtime/index.ts';
+import { runCli } from '../support/cli.ts';
+import { execChild, expectNoValueIn, openStore, putSecrets, REGION, runtimeEnv, secretValue, type Store } from './support.ts';
+
+let store: Store;
+let silent: Server;
+let silentUrl: string;
+const DEADLINE_S = 1;
+/** Starting the CLI and the SDK before the deadline's clock starts, plus the half second the promise allows. */
+const SLACK_MS = 2_500;
+
+beforeAll(async () => {
+  store = await openStore();
+  // Enough secrets that the adaptive rate limiter queues them once throttling starts.
+  await putSecrets(store, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`api/secret-${i}`, secretValue(`api-${i}`)])));
+  silent = createServer(() => {}); // accepts, reads, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  silent.closeAllConnections();
+  await new Promise((resolve) => silent.close(resolve));
+  await store.close();
+});
+
+const mixes: [name: string, faults: FaultRule[]][] = [
+  ['KMS throttling without end', [{ operation: 'Decrypt', kind: 'throttle' }]],
+  ['S3 throttling without end', [{ operation: 'GetObject', kind: 'throttle' }]],
+  ['throttled listings', [{ operation: 'ListObjectsV2', kind: 'throttle' }]],
+  ['5xx and throttling together', [{ operation: 'GetObject', kind: 'error500', times: 40 }, { operation: 'Decrypt', kind: 'throttle' }]],
+  ['answers that take a minute', [{ operation: 'Decrypt', kind: 'latency', ms: 60_000 }]],
+];
+
+async function withFaults<T>(faults: FaultRule[], run: () => Promise<T>): Promise<T> {
+  for (const fault of faults) store.endpoint.faults.add(fault);
+  try {
+    return await run();
+  } finally {
+    store.endpoint.faults.clear();
+  }
+}
+
+describe('exec ends within the deadline, fails closed and says so', () => {
+  test.each(mixes)('under %s', async (_name, faults) => {
+    const run = await withFaults(faults, () => execChild(store, ['--service', 'api', '--deadline', String(DEADLINE_S)]));
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toMatch(/deadline exceeded \(not loaded within the deadline of 1 s\)/);
+    expect(run.ms).toBeLessThan(DEADLINE_S * 1000 + SLACK_MS);
+  });
+
+  test('against an endpoint that never answers', async () => {
+    const run = await execChild(store, ['--service', 'api', '--deadline', String(DEADLINE_S)], [], runtimeEnv(store, { AWS_ENDPOINT_URL: silentUrl }));
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toMatch(/api\/\*: deadline exceeded/);
+    expect(run.ms).toBeLessThan(DEADLINE_S * 1000 + SLACK_MS);
+  });
+});
+
+describe('write and loadSecrets keep the same promise', () => {
+  test('write under KMS throttling writes nothing and ends within the deadline', async () => {
+    const started = performance.now();
+    const run = await withFaults([{ operation: 'Decrypt', kind: 'throttle' }], () =>
+      runCli(['write', '--dir', join(store.scratch, 'throttled'), '--service', 'api', '--deadline', String(DEADLINE_S)], { cwd: store.scratch, env: runtimeEnv(store) }));
+    expectNoValueIn(store, run);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(performance.now() - started).toBeLessThan(DEADLINE_S * 1000 + SLACK_MS);
+  });
+
+  test('loadSecrets under KMS throttling rejects within deadline + 0.5 s', async () => {
+    const clients = awsClients({ endpoint: store.endpoint.url, region: REGION, credentials: TEST_CREDENTIALS });
+    const started = performance.now();
+    const error = await withFaults([{ operation: 'Decrypt', kind: 'throttle' }], () =>
+      loadSecrets({ bucket: store.bucket, env: store.env, services: ['api'], clients, deadlineMs: DEADLINE_S * 1000 }).catch((e: unknown) => e));
+    clients.destroy();
+
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    expect((error as SecretsLoadError).failures.every((failure) => failure.kind === 'deadline')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(DEADLINE_S * 1000 + 500);
+  });
+});
