@@ -1,13 +1,21 @@
 import { defineConfig } from 'vitest/config';
+import { NODE_24 } from './test/support/node-versions.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     pool: 'forks',
     // Two workers on two cores: the Terraform tests mostly wait (the provider polls), so they overlap well.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'] } },
+      // The runtime once more, run by the current LTS Node, where exec becomes the command (execve).
+      {
+        extends: true,
+        test: { name: 'runtime-on-node-24', include: ['test/runtime/**/*.test.ts'], globalSetup: ['test/global-setup-node.ts'], env: { KMS_SECRETS_TEST_NODE: NODE_24 } },
+      },
+    ],
   },
 });

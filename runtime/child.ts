@@ -1,7 +1,7 @@
 /**
- * Runs the command with the prepared environment and stdio inherited. Node has no execve, so the
- * wrapper stays the child's parent: it relays signals and ends with the child's exit code, or 128 + n
- * when the child died of signal n.
+ * Runs the command with the prepared environment and stdio inherited, where exec does not replace itself
+ * with it (runtime/replace.ts: Node without execve, or as PID 1): the wrapper stays the child's parent, relays
+ * signals and ends with the child's exit code, or 128 + n when the child died of signal n.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { KmsSecretsError } from '../lib/errors.ts';
@@ -38,10 +38,13 @@ export function runChild(command: string, args: readonly string[], env: NodeJS.P
 
 function notStarted(command: string, env: NodeJS.ProcessEnv, error: NodeJS.ErrnoException): CommandNotStartedError {
   if (error.code === 'ENOENT') return new CommandNotStartedError(`cannot run "${command}": not found (PATH=${env.PATH ?? ''})`, EXIT_COMMAND_NOT_FOUND);
-  if (error.code === 'E2BIG') {
-    return new CommandNotStartedError(`cannot run "${command}": its environment and arguments together are larger than the kernel allows (E2BIG)`, EXIT_COMMAND_NOT_EXECUTABLE, {
-      hint: 'give the largest secrets to the app as files with `kms-secrets write`, or unset variables it does not need',
-    });
-  }
+  if (error.code === 'E2BIG') return tooLargeToStart(command);
   return new CommandNotStartedError(`cannot run "${command}": ${error.code ?? error.message}`, EXIT_COMMAND_NOT_EXECUTABLE);
+}
+
+/** The kernel would refuse the command's environment and arguments together (E2BIG). */
+export function tooLargeToStart(command: string): CommandNotStartedError {
+  return new CommandNotStartedError(`cannot run "${command}": its environment and arguments together are larger than the kernel allows (E2BIG)`, EXIT_COMMAND_NOT_EXECUTABLE, {
+    hint: 'give the largest secrets to the app as files with `kms-secrets write`, or unset variables it does not need',
+  });
 }

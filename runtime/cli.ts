@@ -9,6 +9,7 @@ import { KmsSecretsError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
 import { prepareEnvironment } from './exec.ts';
+import { replaceWithCommand } from './replace.ts';
 import { failureLine, SecretsLoadError } from './failures.ts';
 import { selectionFrom, UsageError } from './selection.ts';
 import { writeSecrets } from './sidecar.ts';
@@ -79,6 +80,11 @@ export async function execCommand(args: readonly string[]): Promise<number> {
       for (const { variable, source } of variables) note(`set ${variable} from ${source}`);
       note(`starting ${command} with ${variables.length} variable${variables.length === 1 ? '' : 's'} set`);
     }
+    // Returns only where the command must be spawned instead (no execve, PID 1, a script without #!).
+    replaceWithCommand(command, commandArgs, env, () => {
+      relay.dispose();
+      if (relay.stopped.aborted) throw relay.stopped.reason;
+    });
     return await runChild(command, commandArgs, env, relay);
   } catch (error) {
     return failed(error, 'the command was not started');

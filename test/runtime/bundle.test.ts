@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildRuntimeBundle } from '../../runtime/build.ts';
-import type { CliRun } from '../support/cli.ts';
+import { RUNTIME_NODE, type CliRun } from '../support/cli.ts';
 import { CHILD, childReport, expectNoValueIn, fingerprint, markerPath, markerLines, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
 
 let store: Store;
@@ -29,7 +29,7 @@ afterAll(() => store.close());
 /** `node <bundle> <args>` from a folder with no node_modules, as in a container image. */
 function runBundle(args: string[], env: NodeJS.ProcessEnv = runtimeEnv(store, { SECRETS_SERVICES: 'api' })): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { cwd: store.scratch, env });
+    const child = spawn(RUNTIME_NODE, [bundle, ...args], { cwd: store.scratch, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

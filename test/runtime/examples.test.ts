@@ -36,8 +36,8 @@ const bundlePath = /^COPY dist\/kms-secrets-runtime\.mjs (\S+)$/m.exec(dockerfil
 const imageEntrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1] ?? 'null') as string[];
 
 describe('examples/Dockerfile', () => {
-  test('copies the runtime bundle and makes `exec --` its entrypoint, on node 20', () => {
-    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
+  test('copies the runtime bundle and makes `exec --` its entrypoint, on node 24, where exec replaces itself with the app', () => {
+    expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
     expect(bundlePath).toBe('/opt/kms-secrets/kms-secrets-runtime.mjs');
     expect(imageEntrypoint).toEqual(['node', bundlePath, 'exec', '--']);
     expect(dockerfile).toMatch(/^CMD \["node", "server.js"\]$/m);

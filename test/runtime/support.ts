@@ -5,10 +5,10 @@
  */
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { awsClients, type AwsClients } from '../../lib/aws.ts';
@@ -16,7 +16,7 @@ import { encryptSecret } from '../../lib/cipher.ts';
 import type { SecretRef } from '../../lib/naming.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint } from '../../local/index.ts';
 import { concurrencyLimit } from '../../runtime/concurrency.ts';
-import { runCli, type CliRun } from '../support/cli.ts';
+import { runCli, RUNTIME_NODE, type CliRun } from '../support/cli.ts';
 import { REPO_ROOT } from '../support/project.ts';
 
 export const REGION = 'us-east-1';
@@ -117,11 +117,26 @@ export function markerLines(marker: string): string[] {
   return existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean) : [];
 }
 
-/** What the child printed with `print=…`: the names in its environment and fingerprints of the chosen ones. */
-export function childReport(run: CliRun): { names: string[]; fingerprints: Record<string, string> } {
+export interface ChildReport {
+  readonly names: string[];
+  readonly fingerprints: Record<string, string>;
+  readonly pid: number;
+  readonly ppid: number;
+}
+
+/** What the child printed with `print=…`: the names in its environment, fingerprints of the chosen ones, its PID and parent's. */
+export function childReport(run: Pick<CliRun, 'stdout' | 'stderr'>): ChildReport {
   const line = run.stdout.split('\n').find((l) => l.startsWith('{'));
   if (!line) throw new Error(`the child printed no report; stderr:\n${run.stderr}`);
-  return JSON.parse(line) as { names: string[]; fingerprints: Record<string, string> };
+  return JSON.parse(line) as ChildReport;
+}
+
+/** Whether the Node running the runtime in these tests replaces itself with the command (process.execve). */
+export const RUNTIME_REPLACES_ITSELF = spawnSync(RUNTIME_NODE, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).stdout.trim() === 'function';
+
+/** The exit status a container reports: the code, or 128 + n for a process killed by signal n. */
+export function exitStatus(run: Pick<CliRun, 'code' | 'signal'>): number | null {
+  return run.signal ? 128 + constants.signals[run.signal] : run.code;
 }
 
 /** The marker scan: no plaintext the store ever held appears in the wrapper's stdout or stderr. */
@@ -163,7 +178,7 @@ export interface RunningExec {
 /** Starts `kms-secrets exec` in the background, for tests that signal it while it runs. */
 export function startExec(store: Store, flags: readonly string[], childArgs: readonly string[], env: NodeJS.ProcessEnv = runtimeEnv(store)): RunningExec {
   const marker = markerPath(store);
-  const wrapper = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), 'exec', ...flags, '--', process.execPath, CHILD, marker, ...childArgs], {
+  const wrapper = spawn(RUNTIME_NODE, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), 'exec', ...flags, '--', process.execPath, CHILD, marker, ...childArgs], {
     cwd: store.scratch, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

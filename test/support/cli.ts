@@ -3,6 +3,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './project.ts';
 
+/**
+ * The Node that runs the CLI and the runtime in tests: this one, or the one named by KMS_SECRETS_TEST_NODE
+ * (the runtime tests run a second time with Node 24, where exec replaces itself with the command).
+ */
+export const RUNTIME_NODE = process.env.KMS_SECRETS_TEST_NODE ?? process.execPath;
+
 export interface CliRun {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -12,7 +18,7 @@ export interface CliRun {
 
 export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), ...args], {
+    const child = spawn(RUNTIME_NODE, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
