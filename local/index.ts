@@ -1,4 +1,4 @@
-export { start, type LocalEndpoint, type StartOptions } from './server.ts';
+export { ecsTaskCredentialsUrl, start, type LocalEndpoint, type StartOptions } from './server.ts';
 export type { FaultKind, FaultRule, Faults } from './faults.ts';
 export type { RequestLogEntry } from './request-log.ts';
 export { ACCOUNT_ID } from './protocol.ts';

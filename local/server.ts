@@ -53,6 +53,16 @@ const ACCESS_DENIED: Record<ServiceName, { code: string; status: number }> = {
 };
 
 const ADMIN_PREFIX = '/_local/';
+const ECS_TASK_CREDENTIALS = `${ADMIN_PREFIX}ecs-task-credentials/`;
+
+/**
+ * The endpoint's answer to ECS's container credentials request for `role` (the value for
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI): a task of `cluster` (default "default") in `account` (default the endpoint's).
+ */
+export function ecsTaskCredentialsUrl(endpointUrl: string, role: string, task: { cluster?: string; account?: string } = {}): string {
+  const query = new URLSearchParams(Object.entries(task).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return `${endpointUrl}${ECS_TASK_CREDENTIALS}${role}${query.size > 0 ? `?${query}` : ''}`;
+}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -199,7 +209,7 @@ function makeCall(route: Route, request: HttpRequest, region: string, requestId:
 function adminReply(request: HttpRequest, faults: FaultInjector, log: RequestLog, services: Services): Reply {
   const json = (status: number, value: unknown): Reply => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
   const route = `${request.method} ${request.path}`;
-  const ecsRole = /^GET \/_local\/ecs-task-credentials\/([\w+=,.@-]+)$/.exec(route)?.[1];
+  const ecsRole = request.method === 'GET' && request.path.startsWith(ECS_TASK_CREDENTIALS) ? request.path.slice(ECS_TASK_CREDENTIALS.length) : undefined;
   if (ecsRole) {
     try {
       const task = { region: DEFAULT_REGION, cluster: request.query.get('cluster') ?? undefined, account: request.query.get('account') ?? undefined };

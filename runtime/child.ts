@@ -36,7 +36,8 @@ export function runChild(command: string, args: readonly string[], env: NodeJS.P
   });
 }
 
-function notStarted(command: string, env: NodeJS.ProcessEnv, error: NodeJS.ErrnoException): CommandNotStartedError {
+/** Why the command could not be started, as a shell says it: 127 for not found, 126 for anything else. */
+export function notStarted(command: string, env: NodeJS.ProcessEnv, error: Pick<NodeJS.ErrnoException, 'code' | 'message'>): CommandNotStartedError {
   if (error.code === 'ENOENT') return new CommandNotStartedError(`cannot run "${command}": not found (PATH=${env.PATH ?? ''})`, EXIT_COMMAND_NOT_FOUND);
   if (error.code === 'E2BIG') return tooLargeToStart(command);
   return new CommandNotStartedError(`cannot run "${command}": ${error.code ?? error.message}`, EXIT_COMMAND_NOT_EXECUTABLE);

@@ -14,7 +14,7 @@
  */
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { CommandNotStartedError, EXIT_COMMAND_NOT_EXECUTABLE, EXIT_COMMAND_NOT_FOUND, tooLargeToStart } from './child.ts';
+import { notStarted, tooLargeToStart } from './child.ts';
 
 type Execve = (file: string, args: readonly string[], env: Record<string, string>) => never;
 
@@ -35,7 +35,7 @@ function execveOfThisNode(): Execve | undefined {
 export function replaceWithCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv, beforeExec: () => void): void {
   const execve = execveOfThisNode();
   if (!execve || process.pid === 1) return;
-  const file = findExecutable(command, env.PATH);
+  const file = findExecutable(command, env);
   if (!runsByItself(file)) return;
   const environment = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const argv = [command, ...args];
@@ -48,16 +48,15 @@ export function replaceWithCommand(command: string, args: readonly string[], env
 }
 
 /** The file execvp would run: `command` itself when it has a "/", else the first executable match on PATH. */
-function findExecutable(command: string, path: string | undefined): string {
-  const candidates = command.includes('/') ? [command] : (path ?? '').split(':').map((dir) => join(dir || '.', command));
+function findExecutable(command: string, env: NodeJS.ProcessEnv): string {
+  const candidates = command.includes('/') ? [command] : (env.PATH ?? '').split(':').map((dir) => join(dir || '.', command));
   let foundButNotExecutable = false;
   for (const candidate of candidates) {
     if (!isFile(candidate)) continue;
     if (executable(candidate)) return isAbsolute(candidate) ? candidate : join(process.cwd(), candidate);
     foundButNotExecutable = true;
   }
-  if (foundButNotExecutable) throw new CommandNotStartedError(`cannot run "${command}": EACCES`, EXIT_COMMAND_NOT_EXECUTABLE);
-  throw new CommandNotStartedError(`cannot run "${command}": not found (PATH=${path ?? ''})`, EXIT_COMMAND_NOT_FOUND);
+  throw notStarted(command, env, { code: foundButNotExecutable ? 'EACCES' : 'ENOENT', message: '' });
 }
 
 /** An ELF binary, or a script whose `#!` interpreter exists and is executable: what execve runs without a shell. */

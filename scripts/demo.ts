@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { awsClients } from '../lib/aws.ts';
 import { envVarName } from '../lib/naming.ts';
-import { ACCOUNT_ID, start, terraformProviderEnv } from '../local/index.ts';
+import { ACCOUNT_ID, ecsTaskCredentialsUrl, start, terraformProviderEnv } from '../local/index.ts';
+import { iamName } from '../stacks/iam-names.ts';
 import { runCdktf } from './cdktf.ts';
 import { findProviderMirror } from './terraform-offline.ts';
 import { copyApp } from './workspace.ts';
@@ -87,7 +88,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // As in ECS: the SDK's default chain fetches the task role's credentials from the container credentials
     // endpoint, which the local endpoint answers only for a role whose trust policy lets ECS assume it.
     const { AWS_ACCESS_KEY_ID: _key, AWS_SECRET_ACCESS_KEY: _secret, ...withoutAdminKeys } = admin;
-    const task = { ...withoutAdminKeys, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endpoint.url}/_local/ecs-task-credentials/kms-secrets-${ENV}.task-${SERVICE}` };
+    const task = { ...withoutAdminKeys, AWS_CONTAINER_CREDENTIALS_FULL_URI: ecsTaskCredentialsUrl(endpoint.url, iamName(ENV, `task-${SERVICE}`)) };
     const exec = await cli(
       ['exec', '--bucket', `kms-secrets-${ENV}-secrets`, '--env', ENV, '--service', SERVICE, '--',
         process.execPath, join(PROJECT_ROOT, 'examples', 'sample-service.mjs'), ...secrets.map((s) => envVarName(s.name))],
@@ -96,8 +97,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (exec.code !== 0) throw new DemoError(`kms-secrets exec failed:\n${exec.output}`);
     for (const line of exec.output.trim().split('\n')) steps.detail(line);
 
-    steps.next(`The CI principal (role kms-secrets-${ENV}.ci-plan): it can plan, it cannot decrypt`);
-    const ci = { ...admin, ...(await assumeRole(endpoint.url, `kms-secrets-${ENV}.ci-plan`)) };
+    steps.next(`The CI principal (role ${iamName(ENV, 'ci-plan')}): it can plan, it cannot decrypt`);
+    const ci = { ...admin, ...(await assumeRole(endpoint.url, iamName(ENV, 'ci-plan'))) };
     const plan = await runCdktf(workspace, ['plan', ENV], ci);
     const ciPlanSucceeded = plan.code === 0 && /No changes\./.test(plan.output);
     steps.detail(ciPlanSucceeded ? 'cdktf plan demo with the CI credentials: OK, no changes' : `cdktf plan failed:\n${plan.output.slice(-1500)}`);

@@ -76,8 +76,8 @@ async function planEnv(projectRoot: string, env: string, stackDir: string): Prom
 
 async function readPlan(projectRoot: string, file: string, stackDir: string): Promise<string> {
   if (!existsSync(file)) throw new KmsSecretsError(`no plan at ${file}`, { hint: 'save one with terraform plan -out=FILE, or leave out --plan' });
-  const start = readFileSync(file).subarray(0, 1).toString();
-  return start === '{' ? readFileSync(file, 'utf8') : show(projectRoot, stackDir, file);
+  const content = readFileSync(file);
+  return content[0] === '{'.charCodeAt(0) ? content.toString('utf8') : show(projectRoot, stackDir, file);
 }
 
 async function show(projectRoot: string, stackDir: string, planFile: string): Promise<string> {

@@ -1,8 +1,10 @@
 /** `kms-secrets exec`: which variables the command gets, and the rules that refuse to start it. */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT_NOT_LOADED, EXIT_USAGE } from '../../runtime/cli.ts';
-import { EXIT_COMMAND_NOT_FOUND } from '../../runtime/child.ts';
+import { EXIT_COMMAND_NOT_EXECUTABLE, EXIT_COMMAND_NOT_FOUND } from '../../runtime/child.ts';
 import { runCli } from '../support/cli.ts';
 import { childReport, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
 
@@ -120,5 +122,15 @@ describe('usage', () => {
 
     expect(run.code).toBe(EXIT_COMMAND_NOT_FOUND);
     expect(run.stderr).toContain('cannot run "no-such-command-here": not found');
+  });
+
+  test('a file that is not executable exits 126, as in a shell, and nothing starts', async () => {
+    const script = join(store.scratch, 'not-executable.sh');
+    writeFileSync(script, '#!/bin/sh\necho started\n', { mode: 0o644 });
+    const run = await runCli(['exec', '--service', 'api', '--', script], { cwd: store.scratch, env: runtimeEnv(store) });
+
+    expect(run.code).toBe(EXIT_COMMAND_NOT_EXECUTABLE);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`cannot run "${script}": EACCES`);
   });
 });

@@ -6,7 +6,7 @@
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients } from '../../lib/aws.ts';
-import { ACCOUNT_ID, TEST_CREDENTIALS } from '../../local/index.ts';
+import { ACCOUNT_ID, ecsTaskCredentialsUrl, TEST_CREDENTIALS } from '../../local/index.ts';
 
 export interface RoleCredentials {
   readonly accessKeyId: string;
@@ -44,7 +44,7 @@ export async function assumeRole(endpoint: string, name: string): Promise<RoleCr
  * the role's trust policy must let ecs-tasks.amazonaws.com assume it for that task's account and cluster.
  */
 export async function ecsTaskCredentials(endpoint: string, role: string, task: { cluster?: string; account?: string } = {}): Promise<RoleCredentials> {
-  const response = await fetch(ecsCredentialsUri(endpoint, role, task));
+  const response = await fetch(ecsTaskCredentialsUrl(endpoint, role, task));
   const body = await response.json() as { AccessKeyId: string; SecretAccessKey: string; Token: string; message?: string };
   if (!response.ok) throw new Error(`ECS could not assume ${role}: ${body.message}`);
   return { accessKeyId: body.AccessKeyId, secretAccessKey: body.SecretAccessKey, sessionToken: body.Token };
@@ -52,12 +52,7 @@ export async function ecsTaskCredentials(endpoint: string, role: string, task: {
 
 /** The variable that makes the SDK's default chain fetch the task role's credentials, as in an ECS task. */
 export function ecsTaskCredentialsEnv(endpoint: string, role: string): Record<string, string> {
-  return { AWS_CONTAINER_CREDENTIALS_FULL_URI: ecsCredentialsUri(endpoint, role) };
-}
-
-function ecsCredentialsUri(endpoint: string, role: string, task: { cluster?: string; account?: string } = {}): string {
-  const query = new URLSearchParams(Object.entries(task).filter(([, value]) => value !== undefined) as [string, string][]);
-  return `${endpoint}/_local/ecs-task-credentials/${role}${query.size > 0 ? `?${query}` : ''}`;
+  return { AWS_CONTAINER_CREDENTIALS_FULL_URI: ecsTaskCredentialsUrl(endpoint, role) };
 }
 
 /** The credentials as the variables a CLI or Terraform reads. */

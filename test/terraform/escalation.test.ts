@@ -19,6 +19,7 @@ import { encryptSecret } from '../../lib/cipher.ts';
 import { ACCOUNT_ID, terraformProviderEnv } from '../../local/index.ts';
 import { runCdktf } from '../../scripts/cdktf.ts';
 import { runTerraform } from '../../scripts/terraform.ts';
+import { iamName } from '../../stacks/iam-names.ts';
 import { EXIT_NEEDS_ADMINISTRATOR } from '../../scripts/commands/plan-check.ts';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
 import { startEndpoint, type TestEndpoint } from '../local/support.ts';
@@ -42,12 +43,13 @@ const keyPolicyLetting = (account: string) => JSON.stringify({ Version: '2012-10
   { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
 ] });
 
-/** The operator roles of both envs, each trusted by the admin so the test can act as it. */
+/** The operator roles of both envs, each trusted by the admin so the test can act as it; demo's break-glass role. */
 const SETTINGS = {
   environments: Object.fromEntries(['demo', 'demo-eu'].map((env) => [env, {
     local: true,
     forceDestroy: true,
     roles: { deployer: { awsPrincipals: [ROOT] }, ciPlan: { awsPrincipals: [ROOT] }, developer: { awsPrincipals: [ROOT] } },
+    ...(env === 'demo' ? { breakGlassPrincipals: [role('break-glass')] } : {}),
   }])),
 };
 
@@ -73,6 +75,11 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
   const envAs = (who: string) => ({ ...adminEnv, ...credentialsEnv(as[who]!.credentials) });
   const cli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runCli(args, { cwd: project.root, env, input });
   const ciphertextOf = (path: string) => readFileSync(join(project.root, 'secrets', path));
+  /** The environment of a process that gets its credentials as an ECS task of `service` in demo would. */
+  const asEcsTask = (service: string) => ({
+    ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }),
+    ...ecsTaskCredentialsEnv(aws.endpoint.url, iamName('demo', `task-${service}`)),
+  });
 
   beforeAll(async () => {
     aws = await startEndpoint();
@@ -84,17 +91,18 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       project.write(`secrets/${env}/${service}/${name}`, ciphertext);
     }
     adminEnv = envWithoutAws(terraformProviderEnv(aws.endpoint.url));
+    // A break-glass principal must exist before a key policy may name it.
+    as['demo break-glass'] = principal(await roleWithPolicy(aws.endpoint.url, 'break-glass', [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }]));
     const deploy = await runCdktf(project.root, ['deploy', 'demo', 'demo-eu', '--auto-approve'], adminEnv);
     expect(deploy.code, deploy.output).toBe(0);
 
     for (const env of ['demo', 'demo-eu']) {
       keyArn[env] = (await aws.clients().kms.send(new DescribeKeyCommand({ KeyId: `alias/kms-secrets/${env}` }))).KeyMetadata!.Arn!;
       for (const operator of ['deployer', 'ci-plan', 'developer-encrypt']) {
-        as[`${env} ${operator}`] = principal(await assumeRole(aws.endpoint.url, `kms-secrets-${env}.${operator}`));
+        as[`${env} ${operator}`] = principal(await assumeRole(aws.endpoint.url, iamName(env, operator)));
       }
     }
-    as['demo task-api'] = principal(await ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-api'));
-    as['demo task-web'] = principal(await ecsTaskCredentials(aws.endpoint.url, 'kms-secrets-demo.task-web'));
+    for (const service of ['api', 'web']) as[`demo task-${service}`] = principal(await ecsTaskCredentials(aws.endpoint.url, iamName('demo', `task-${service}`)));
     as['power user'] = principal(await roleWithPolicy(aws.endpoint.url, 'power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*', 'iam:Get*'], Resource: '*' }]));
   }, 420_000);
   afterAll(async () => {
@@ -128,7 +136,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
 
     it('the task role now starts its app with the rotated secret', async () => {
       const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', 'process.exit(process.env.DB_PASSWORD.length)'],
-        { ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }), ...ecsTaskCredentialsEnv(aws.endpoint.url, 'kms-secrets-demo.task-api') });
+        asEcsTask('api'));
       expect(run.code, run.stderr).toBe(values[0]!.length);
     });
 
@@ -180,7 +188,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', 'node-options'), Buffer.from('--require=/tmp/x.js'));
       await as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/node-options', Body: ciphertext, ServerSideEncryption: 'AES256' }));
       const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', ''],
-        { ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }), ...ecsTaskCredentialsEnv(aws.endpoint.url, 'kms-secrets-demo.task-api') });
+        asEcsTask('api'));
       expect(run.code).toBe(EXIT_NOT_LOADED);
       expect(run.stderr).toMatch(/^kms-secrets: api\/node-options: loader variable \(NODE_OPTIONS/m);
     });
@@ -261,6 +269,10 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       () => as['power user']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
     ['power user (every KMS and S3 action)', 're-encrypts it under a key of its own (key policy)', 'denied',
       () => as['power user']!.clients.kms.send(new ReEncryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), SourceEncryptionContext: context('demo', 'api', 'db-password'), DestinationKeyId: keyArn['demo-eu']!, DestinationEncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['demo break-glass', 'decrypts any service\'s secret of demo (key policy)', 'allowed',
+      () => as['demo break-glass']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/web/session-key'), EncryptionContext: context('demo', 'web', 'session-key') }))],
+    ['demo break-glass', 'decrypts demo-eu\'s secret', 'denied',
+      () => as['demo break-glass']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo-eu/api/db-password'), EncryptionContext: context('demo-eu', 'api', 'db-password') }))],
     ['admin (the account root)', 'decrypts a secret (key policy)', 'denied',
       () => aws.clients().kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
     ['admin (the account root)', 'assumes a task role (trust policy)', 'denied',
