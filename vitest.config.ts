@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { TEST_EXECUTABLE } from './test/support/executable.ts';
 import { NODE_24 } from './test/support/node-versions.ts';
 
 export default defineConfig({
@@ -14,7 +15,19 @@ export default defineConfig({
       // The runtime once more, run by the current LTS Node, where exec becomes the command (execve).
       {
         extends: true,
-        test: { name: 'runtime-on-node-24', include: ['test/runtime/**/*.test.ts'], globalSetup: ['test/global-setup-node.ts'], env: { KMS_SECRETS_TEST_NODE: NODE_24 } },
+        test: { name: 'runtime-on-node-24', include: ['test/runtime/**/*.test.ts'], exclude: ['test/runtime/executable.test.ts'], globalSetup: ['test/global-setup-node.ts'], env: { KMS_SECRETS_TEST_NODE: NODE_24 } },
+      },
+      // And against the standalone executable (bun), for images without Node; the bundle's and the
+      // in-process library's own tests and the examples' file checks do not concern it.
+      {
+        extends: true,
+        test: {
+          name: 'runtime-executable',
+          include: ['test/runtime/**/*.test.ts'],
+          exclude: ['test/runtime/{bundle,executable,library,examples}.test.ts'],
+          globalSetup: ['test/global-setup-executable.ts'],
+          env: { KMS_SECRETS_TEST_EXECUTABLE: TEST_EXECUTABLE },
+        },
       },
     ],
   },

@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 
 export interface AwsOptions {
   /** Region; the SDK's own resolution (AWS_REGION, profile) applies when unset. */
@@ -49,7 +50,9 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     region: options.region,
     profile: options.profile,
     endpoint: options.endpoint,
-    credentials: options.credentials,
+    // One default chain for all clients, where each would otherwise resolve its own: a task's start asks
+    // ECS (or STS, for a web identity) for credentials once, not once for S3 and again for KMS.
+    credentials: options.credentials ?? defaultProvider({ profile: options.profile }),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     // Adaptive mode adds client-side rate limiting on throttling, as KMS quotas are shared per account.
     retryMode: 'adaptive' as const,

@@ -149,7 +149,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
     fault = faults.take(route.service, route.operation);
     if (fault?.kind === 'latency') await sleep(fault.ms ?? 1000);
     else if (fault) throw faultError(fault.kind, route.service);
-    caller = services.sts.caller(scope);
+    caller = services.sts.caller(scope, route.operation);
     reply = await dispatch(route, makeCall(route, request, scope.region, requestId, caller, services), services);
   } catch (error) {
     if (!(error instanceof AwsError)) process.stderr.write(`local AWS endpoint: ${(error as Error).stack}\n`);

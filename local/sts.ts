@@ -7,6 +7,11 @@
  * ECS tasks get their task role's credentials from ECS, which assumes the role as the service principal
  * `ecs-tasks.amazonaws.com` on the task's behalf, naming the task's account and ARN (aws:SourceAccount,
  * aws:SourceArn). `ecsTaskCredentials` does the same, for the container credentials route of the server.
+ *
+ * AssumeRoleWithWebIdentity (a CI job's OIDC token, an EKS service account's) is unsigned, as on AWS. The
+ * token's issuer names the provider, `arn:aws:iam::<account>:oidc-provider/<issuer without https://>`, and
+ * its `aud` and `sub` claims are the trust policy's `<issuer>:aud` and `<issuer>:sub` condition keys. The
+ * token's signature is not checked, nor whether IAM has the provider: anyone can mint a token here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { denialMessage, evaluate } from './authorize.ts';
@@ -50,6 +55,21 @@ export interface ContainerCredentials {
   readonly RoleArn: string;
 }
 
+/** The claims of an OIDC token (a JWT) that a trust policy can name; the signature is not checked. */
+function webIdentityClaims(token: string): { iss: string; sub: string; aud: string } {
+  let claims: { iss?: unknown; sub?: unknown; aud?: unknown };
+  try {
+    claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    throw new AwsError('InvalidIdentityToken', 'The web identity token is not a JWT');
+  }
+  const aud = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
+  if (typeof claims.iss !== 'string' || !claims.iss.startsWith('https://') || typeof claims.sub !== 'string' || typeof aud !== 'string') {
+    throw new AwsError('InvalidIdentityToken', 'The web identity token needs an https iss, a sub and an aud claim');
+  }
+  return { iss: claims.iss, sub: claims.sub, aud };
+}
+
 function randomText(bytes: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string {
   return [...randomBytes(bytes)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
@@ -62,8 +82,9 @@ export class Sts {
   }
 
   /** The caller a request's credentials stand for; throws when they are missing, forged or expired. */
-  caller(scope: SignatureScope): Caller {
+  caller(scope: SignatureScope, operation?: string): Caller {
     const accessKeyId = scope.accessKeyId;
+    if (!accessKeyId && operation === 'AssumeRoleWithWebIdentity') return { accessKeyId: '', arn: 'anonymous', userId: 'anonymous' };
     if (!accessKeyId) throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token: sign it with SigV4 (any access key, e.g. test/test)', 403);
     const session = this.store.data.sessions.find((s) => s.accessKeyId === accessKeyId);
     if (!session) return { accessKeyId, arn: ADMIN_ARN, userId: ACCOUNT_ID };
@@ -104,6 +125,39 @@ export class Sts {
           Expiration: new Date(session.expiration).toISOString(),
         },
         AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role.name}/${sessionName}` },
+      };
+    },
+    AssumeRoleWithWebIdentity: (input, call) => {
+      const roleArn = input.string('RoleArn');
+      const sessionName = input.string('RoleSessionName');
+      const claims = webIdentityClaims(input.string('WebIdentityToken'));
+      const provider = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${claims.iss.replace(/^https:\/\//, '')}`;
+      const issuer = provider.slice(provider.indexOf('/') + 1);
+      const role = this.iam.findRole(roleArn.slice(roleArn.lastIndexOf('/') + 1));
+      const decision = role && role.arn === roleArn
+        ? evaluate({
+          principal: provider,
+          action: 'sts:AssumeRoleWithWebIdentity',
+          resource: roleArn,
+          region: call.region,
+          context: { [`${issuer}:sub`]: claims.sub, [`${issuer}:aud`]: claims.aud, 'aws:FederatedProvider': provider },
+          identityPolicies: [],
+          resourcePolicy: role.trustPolicy,
+        })
+        : { allowed: false as const, reason: 'because the role does not exist' };
+      if (!decision.allowed) throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+      const session = this.startSession(role!, sessionName, input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS);
+      return {
+        Credentials: {
+          AccessKeyId: session.accessKeyId,
+          SecretAccessKey: session.secretAccessKey,
+          SessionToken: session.sessionToken,
+          Expiration: new Date(session.expiration).toISOString(),
+        },
+        SubjectFromWebIdentityToken: claims.sub,
+        Audience: claims.aud,
+        Provider: issuer,
+        AssumedRoleUser: { AssumedRoleId: `${role!.roleId}:${sessionName}`, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role!.name}/${sessionName}` },
       };
     },
   };

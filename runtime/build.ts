@@ -8,11 +8,14 @@
 import { build, type Metafile } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RUNTIME_BUNDLE = join(REPO_ROOT, 'dist', 'kms-secrets-runtime.mjs');
+/** The version `--version` prints. */
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Builds the bundle at `outfile` and its code cache; the metafile says which sources went into the runtime. */
 export async function buildRuntimeBundle(outfile: string = RUNTIME_BUNDLE): Promise<Metafile> {
@@ -32,6 +35,7 @@ export async function buildRuntimeBundle(outfile: string = RUNTIME_BUNDLE): Prom
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
+    define: { KMS_SECRETS_VERSION: JSON.stringify(PACKAGE_VERSION) },
   });
   const source = `(function (exports, require, module, __filename, __dirname) {${runtime.outputFiles[0]!.text}\n})`;
   await build({

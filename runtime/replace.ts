@@ -28,6 +28,11 @@ function execveOfThisNode(): Execve | undefined {
   return typeof execve === 'function' ? execve : undefined;
 }
 
+/** Whether exec becomes the command with this runtime (unless it is PID 1). */
+export function replacesItself(): boolean {
+  return execveOfThisNode() !== undefined;
+}
+
 /**
  * Replaces this process with the command, or returns when the spawn path must run it instead. Throws
  * CommandNotStartedError (exit 127/126) for what a shell would refuse, as the spawn path does.

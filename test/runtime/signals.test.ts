@@ -6,11 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FORWARDED_SIGNALS } from '../../runtime/signals.ts';
-import { runCli, RUNTIME_NODE } from '../support/cli.ts';
-import { REPO_ROOT } from '../support/project.ts';
+import { runCli, RUNTIME_COMMAND } from '../support/cli.ts';
 import {
   CHILD, childReport, execChild, exitStatus, markerLines, markerPath, openStore, putSecrets, RUNTIME_REPLACES_ITSELF, runtimeEnv, secretValue, startExec, waitFor,
   type Store,
@@ -106,7 +104,7 @@ describe.runIf(RUNTIME_REPLACES_ITSELF)('where Node has execve, exec becomes the
 describe.runIf(RUNTIME_REPLACES_ITSELF && canRunAsPid1())('as PID 1, even where Node has execve', () => {
   test('exec stays the command\'s parent and relays SIGTERM, which the kernel would drop for a PID 1 without a handler', async () => {
     const marker = markerPath(store);
-    const wrapper = spawn('unshare', ['--fork', '--pid', RUNTIME_NODE, join(REPO_ROOT, 'bin', 'kms-secrets.js'), 'exec', '--service', 'api', '--', process.execPath, CHILD, marker, 'trap=SIGTERM', 'exit-on=SIGTERM', 'exit=4'], {
+    const wrapper = spawn('unshare', ['--fork', '--pid', ...RUNTIME_COMMAND, 'exec', '--service', 'api', '--', process.execPath, CHILD, marker, 'trap=SIGTERM', 'exit-on=SIGTERM', 'exit=4'], {
       cwd: store.scratch, env: runtimeEnv(store), stdio: ['ignore', 'pipe', 'pipe'],
     });
     await waitFor(() => markerLines(marker).includes('ready'), 'the command to start');

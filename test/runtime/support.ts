@@ -16,7 +16,7 @@ import { encryptSecret } from '../../lib/cipher.ts';
 import type { SecretRef } from '../../lib/naming.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint } from '../../local/index.ts';
 import { concurrencyLimit } from '../../runtime/concurrency.ts';
-import { runCli, RUNTIME_NODE, type CliRun } from '../support/cli.ts';
+import { runCli, RUNTIME_COMMAND, RUNTIME_EXECUTABLE, RUNTIME_NODE, type CliRun } from '../support/cli.ts';
 import { REPO_ROOT } from '../support/project.ts';
 
 export const REGION = 'us-east-1';
@@ -131,8 +131,10 @@ export function childReport(run: Pick<CliRun, 'stdout' | 'stderr'>): ChildReport
   return JSON.parse(line) as ChildReport;
 }
 
-/** Whether the Node running the runtime in these tests replaces itself with the command (process.execve). */
-export const RUNTIME_REPLACES_ITSELF = spawnSync(RUNTIME_NODE, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).stdout.trim() === 'function';
+/** Whether the runtime under test (its Node, or the executable's engine) replaces itself with the command (execve). */
+export const RUNTIME_REPLACES_ITSELF = RUNTIME_EXECUTABLE
+  ? spawnSync(RUNTIME_EXECUTABLE, ['--version'], { encoding: 'utf8' }).stdout.includes('exec replaces itself')
+  : spawnSync(RUNTIME_NODE, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).stdout.trim() === 'function';
 
 /** The exit status a container reports: the code, or 128 + n for a process killed by signal n. */
 export function exitStatus(run: Pick<CliRun, 'code' | 'signal'>): number | null {
@@ -178,7 +180,8 @@ export interface RunningExec {
 /** Starts `kms-secrets exec` in the background, for tests that signal it while it runs. */
 export function startExec(store: Store, flags: readonly string[], childArgs: readonly string[], env: NodeJS.ProcessEnv = runtimeEnv(store)): RunningExec {
   const marker = markerPath(store);
-  const wrapper = spawn(RUNTIME_NODE, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), 'exec', ...flags, '--', process.execPath, CHILD, marker, ...childArgs], {
+  const [program, ...first] = RUNTIME_COMMAND;
+  const wrapper = spawn(program, [...first, 'exec', ...flags, '--', process.execPath, CHILD, marker, ...childArgs], {
     cwd: store.scratch, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -9,6 +9,14 @@ import { REPO_ROOT } from './project.ts';
  */
 export const RUNTIME_NODE = process.env.KMS_SECRETS_TEST_NODE ?? process.execPath;
 
+/** The standalone executable the runtime tests run instead, when KMS_SECRETS_TEST_EXECUTABLE names one. */
+export const RUNTIME_EXECUTABLE = process.env.KMS_SECRETS_TEST_EXECUTABLE;
+
+/** The program and first arguments that run the runtime's commands, `exec` and `write`. */
+export const RUNTIME_COMMAND: readonly [string, ...string[]] = RUNTIME_EXECUTABLE
+  ? [RUNTIME_EXECUTABLE]
+  : [RUNTIME_NODE, join(REPO_ROOT, 'bin', 'kms-secrets.js')];
+
 export interface CliRun {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -18,7 +26,8 @@ export interface CliRun {
 
 export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(RUNTIME_NODE, [join(REPO_ROOT, 'bin', 'kms-secrets.js'), ...args], {
+    const [program, ...first] = ['exec', 'write'].includes(args[0]!) ? RUNTIME_COMMAND : [RUNTIME_NODE, join(REPO_ROOT, 'bin', 'kms-secrets.js')];
+    const child = spawn(program!, [...first, ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],

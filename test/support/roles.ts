@@ -18,18 +18,28 @@ const REGION = 'us-east-1';
 
 /** Creates role `name` whose only policy allows `statements`, and assumes it. */
 export async function roleWithPolicy(endpoint: string, name: string, statements: object[]): Promise<RoleCredentials> {
+  await createRole(endpoint, name, [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }], statements);
+  return assumeRole(endpoint, name);
+}
+
+/** Creates role `name` with the given trust policy statements and one inline policy of `statements`; returns its ARN. */
+export async function createRole(endpoint: string, name: string, trust: object[], statements: object[]): Promise<string> {
   // IAM is only needed to set up tests, so lib/aws.ts builds no IAM client.
   const iam = new IAMClient({ endpoint, region: REGION, credentials: TEST_CREDENTIALS });
   try {
-    await iam.send(new CreateRoleCommand({
-      RoleName: name,
-      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole' }] }),
-    }));
+    const { Role } = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: trust }) }));
     await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'test', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+    return Role!.Arn!;
   } finally {
     iam.destroy();
   }
-  return assumeRole(endpoint, name);
+}
+
+/** An OIDC token as a CI provider issues it, with the claims a trust policy names; unsigned (the endpoint does not check signatures). */
+export function webIdentityToken(claims: { iss: string; sub: string; aud: string }): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ ...claims, iat: now, exp: now + 600 })}.${Buffer.from('unsigned').toString('base64url')}`;
 }
 
 /** Assumes an existing role, e.g. one the stack created. */
