@@ -18,27 +18,32 @@ export class CommandNotStartedError extends KmsSecretsError {
 }
 
 export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, relay: SignalRelay): Promise<number> {
+  const searchPath = env.PATH;
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { stdio: 'inherit', env });
+  } catch (error) {
+    // Some refusals (E2BIG) come at once, not as an 'error' event.
+    return Promise.reject(notStarted(command, searchPath, error as NodeJS.ErrnoException));
+  }
+  return exitOf(child, command, searchPath, relay);
+}
+
+/** The child's exit code. Nothing here refers to the environment: the wrapper holds no value while the child runs. */
+function exitOf(child: ChildProcess, command: string, searchPath: string | undefined, relay: SignalRelay): Promise<number> {
+  relay.forwardTo(child);
   return new Promise((resolve, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(command, args, { stdio: 'inherit', env });
-    } catch (error) {
-      // Some refusals (E2BIG) come at once, not as an 'error' event.
-      reject(notStarted(command, env, error as NodeJS.ErrnoException));
-      return;
-    }
-    relay.forwardTo(child);
     child.once('error', (error: NodeJS.ErrnoException) => {
       // After a successful spawn, errors (a failed kill) do not change how the child ends.
-      if (child.pid === undefined) reject(notStarted(command, env, error));
+      if (child.pid === undefined) reject(notStarted(command, searchPath, error));
     });
     child.once('exit', (code, signal) => resolve(signal ? signalExitCode(signal) : (code ?? 1)));
   });
 }
 
 /** Why the command could not be started, as a shell says it: 127 for not found, 126 for anything else. */
-export function notStarted(command: string, env: NodeJS.ProcessEnv, error: Pick<NodeJS.ErrnoException, 'code' | 'message'>): CommandNotStartedError {
-  if (error.code === 'ENOENT') return new CommandNotStartedError(`cannot run "${command}": not found (PATH=${env.PATH ?? ''})`, EXIT_COMMAND_NOT_FOUND);
+export function notStarted(command: string, searchPath: string | undefined, error: Pick<NodeJS.ErrnoException, 'code' | 'message'>): CommandNotStartedError {
+  if (error.code === 'ENOENT') return new CommandNotStartedError(`cannot run "${command}": not found (PATH=${searchPath ?? ''})`, EXIT_COMMAND_NOT_FOUND);
   if (error.code === 'E2BIG') return tooLargeToStart(command);
   return new CommandNotStartedError(`cannot run "${command}": ${error.code ?? error.message}`, EXIT_COMMAND_NOT_EXECUTABLE);
 }

@@ -8,7 +8,7 @@ import { awsClients } from '../lib/aws.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
-import { prepareEnvironment } from './exec.ts';
+import { prepareEnvironment, type PreparedEnvironment } from './exec.ts';
 import { replaceWithCommand } from './replace.ts';
 import { failureLine, SecretsLoadError } from './failures.ts';
 import { selectionFrom, UsageError } from './selection.ts';
@@ -75,17 +75,20 @@ export async function execCommand(args: readonly string[]): Promise<number> {
       stopped: relay.stopped,
     };
     const clients = awsClients();
-    const { env, variables } = await prepareEnvironment(options, clients, process.env).finally(() => clients.destroy());
+    let prepared: PreparedEnvironment | undefined = await prepareEnvironment(options, clients, process.env).finally(() => clients.destroy());
     if (values.verbose) {
-      for (const { variable, source } of variables) note(`set ${variable} from ${source}`);
-      note(`starting ${command} with ${variables.length} variable${variables.length === 1 ? '' : 's'} set`);
+      for (const { variable, source } of prepared.variables) note(`set ${variable} from ${source}`);
+      note(`starting ${command} with ${prepared.variables.length} variable${prepared.variables.length === 1 ? '' : 's'} set`);
     }
     // Returns only where the command must be spawned instead (no execve, PID 1, a script without #!).
-    replaceWithCommand(command, commandArgs, env, () => {
+    replaceWithCommand(command, commandArgs, prepared.env, () => {
       relay.dispose();
       if (relay.stopped.aborted) throw relay.stopped.reason;
     });
-    return await runChild(command, commandArgs, env, relay);
+    const exited = runChild(command, commandArgs, prepared.env, relay);
+    // The wrapper stays the child's parent for the child's whole life: it keeps no reference to a value.
+    prepared = undefined;
+    return await exited;
   } catch (error) {
     return failed(error, 'the command was not started');
   } finally {

@@ -61,7 +61,7 @@ function findExecutable(command: string, env: NodeJS.ProcessEnv): string {
     if (executable(candidate)) return isAbsolute(candidate) ? candidate : join(process.cwd(), candidate);
     foundButNotExecutable = true;
   }
-  throw notStarted(command, env, { code: foundButNotExecutable ? 'EACCES' : 'ENOENT', message: '' });
+  throw notStarted(command, env.PATH, { code: foundButNotExecutable ? 'EACCES' : 'ENOENT', message: '' });
 }
 
 /** An ELF binary, or a script whose `#!` interpreter exists and is executable: what execve runs without a shell. */
