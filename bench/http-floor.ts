@@ -3,13 +3,14 @@
  * The same requests (one ListObjectsV2 per page of the service prefix, then GetObject and KMS Decrypt for
  * each secret, 32 at a time, with its encryption context), signed with the SDK's own SigV4 signer and
  * credential chain, sent with plain node:http: no SDK client, so no middleware, endpoint rules, retries,
- * deadline or error handling. Then the app is started with the values in its environment.
+ * deadline or error handling. Then the app is started with the values in its environment, by execve where
+ * the engine has it (given by absolute path), as exec does.
  *
  * bench/runtime.ts bundles it like the runtime and times it next to `exec`: the gap between the two is what
  * the SDK clients cost, and this column alone says how close to the start-up targets a hand-built client
  * could get on the machine.
  *
- * `node http-floor.cjs <cmd> [args…]` with SECRETS_BUCKET, SECRETS_ENV, SECRETS_SERVICES (one service),
+ * `node http-floor.cjs </path/to/cmd> [args…]` (or compiled by bun) with SECRETS_BUCKET, SECRETS_ENV, SECRETS_SERVICES (one service),
  * AWS_ENDPOINT_URL (path-style S3 and KMS on one URL, as the local endpoint) and AWS_REGION.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
@@ -85,7 +86,10 @@ async function main(): Promise<void> {
     }
   }));
   agent.destroy();
+  // The app starts as exec starts it: in this process's place where the engine has execve, else as a child.
   const [command, ...args] = process.argv.slice(2);
+  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+  if (execve && command!.startsWith('/')) execve(command!, [command!, ...args], { ...process.env, ...values });
   const app = spawn(command!, args, { stdio: 'inherit', env: { ...process.env, ...values } });
   app.on('exit', (code) => process.exit(code ?? 1));
 }

@@ -31,10 +31,15 @@ export function hostTarget(): ExecutableTarget | undefined {
 
 /** Compiles the executable for `target` to `outfile` (written whole, then renamed into place). */
 export function buildRuntimeExecutable(target: ExecutableTarget, outfile: string = executablePath(target)): string {
+  return compileExecutable(join(REPO_ROOT, 'runtime', 'executable-entry.ts'), target, outfile);
+}
+
+/** Compiles `entry` and what it imports, with bun's engine for `target`, into one executable at `outfile`. */
+export function compileExecutable(entry: string, target: ExecutableTarget, outfile: string): string {
   mkdirSync(dirname(outfile), { recursive: true });
   const temp = `${outfile}.${process.pid}.tmp`;
   execFileSync(bunBinary(), [
-    'build', join(REPO_ROOT, 'runtime', 'executable-entry.ts'),
+    'build', entry,
     '--compile', '--bytecode', '--minify', `--target=bun-${target}`,
     '--define', `KMS_SECRETS_VERSION=${JSON.stringify(PACKAGE_VERSION)}`,
     '--outfile', temp,
@@ -46,23 +51,19 @@ export function buildRuntimeExecutable(target: ExecutableTarget, outfile: string
 /** bun from the npm package: its bin, or the platform package's binary where npm did not run bun's install script. */
 function bunBinary(): string {
   const require = createRequire(import.meta.url);
+  const platformPackage = `@oven/bun-${process.platform}-${process.arch === 'arm64' ? 'aarch64' : process.arch}`;
   const candidates = [
-    join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'),
-    ...[`@oven/bun-${process.platform}-${process.arch === 'arm64' ? 'aarch64' : process.arch}`].map((name) => {
-      try {
-        return join(dirname(require.resolve(`${name}/package.json`)), 'bin', 'bun');
-      } catch {
-        return '';
-      }
-    }),
+    () => join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'),
+    () => join(dirname(require.resolve(`${platformPackage}/package.json`)), 'bin', 'bun'),
   ];
-  for (const candidate of candidates.filter(Boolean)) {
+  for (const candidate of candidates) {
     try {
-      accessSync(candidate, constants.X_OK);
-      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
-      return candidate;
+      const file = candidate();
+      accessSync(file, constants.X_OK);
+      execFileSync(file, ['--version'], { stdio: 'ignore' });
+      return file;
     } catch {
-      // a placeholder, or not installed: the next one
+      // not installed, or a placeholder: the next one
     }
   }
   throw new Error('bun is not installed: run npm ci (bun is a devDependency, its binary comes from @oven/bun-<platform>)');

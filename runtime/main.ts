@@ -11,7 +11,7 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
 const usage = (program: string) => `usage: ${program} exec [options] -- <command> [args…]\n`
   + `       ${program} write --dir <dir> [options]\n`
   + `       ${program} --version   (the runtime it runs on, and whether exec replaces itself with the command)\n`;
-export const BUNDLE_USAGE = `${usage('kms-secrets-runtime.mjs')}`
+export const BUNDLE_USAGE = usage('kms-secrets-runtime.mjs')
   + '       kms-secrets-runtime.mjs code-cache   (once, where the image is built: a faster start with this node)\n';
 export const EXECUTABLE_USAGE = usage('kms-secrets-runtime');
 
@@ -20,6 +20,10 @@ export async function main(argv: readonly string[], help = BUNDLE_USAGE): Promis
   const [name, ...args] = argv;
   if (name === '--version') {
     process.stdout.write(`${versionLine()}\n`);
+    return 0;
+  }
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(`${help}Run <command> --help for its options.\n`);
     return 0;
   }
   const command = name ? COMMANDS[name] : undefined;
@@ -32,7 +36,7 @@ export async function main(argv: readonly string[], help = BUNDLE_USAGE): Promis
 function versionLine(): string {
   const bun = (process.versions as { bun?: string }).bun;
   const engine = bun ? `bun ${bun}` : `Node.js ${process.version}`;
-  const exec = replacesItself() ? 'exec replaces itself with the command' : 'exec runs the command as its child';
+  const exec = replacesItself() ? 'exec replaces itself with the command (except as PID 1)' : 'exec runs the command as its child';
   return `kms-secrets-runtime ${RUNTIME_VERSION} on ${engine}: ${exec}`;
 }
 

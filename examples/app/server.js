@@ -7,5 +7,5 @@ const fromFile = '/run/secrets/DB_PASSWORD';
 const dbPassword = process.env.DB_PASSWORD ?? (existsSync(fromFile) ? readFileSync(fromFile, 'utf8') : undefined);
 console.log(`DB_PASSWORD is ${dbPassword ? 'set' : 'missing'}`);
 
-const server = createServer((_request, response) => response.end('ok\n')).listen(8080);
+const server = createServer((_request, response) => response.end('ok\n')).listen(Number(process.env.PORT ?? 8080));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -36,10 +36,14 @@ test('says what it runs on: bun, where exec replaces itself with the command', (
   const run = spawnSync(built(target), ['--version'], { encoding: 'utf8', env: {} });
 
   expect(run.status).toBe(0);
-  expect(run.stdout).toMatch(/^kms-secrets-runtime \d+\.\d+\.\d+ on bun \d+\.\d+\.\d+: exec replaces itself with the command\n$/);
+  expect(run.stdout).toMatch(/^kms-secrets-runtime \d+\.\d+\.\d+ on bun \d+\.\d+\.\d+: exec replaces itself with the command \(except as PID 1\)\n$/);
 });
 
-test('an unknown command prints its usage and exits 2', () => {
+test('--help prints the usage on stdout and exits 0; an unknown command prints it on stderr and exits 2', () => {
+  const help = spawnSync(built(hostTarget()!), ['--help'], { encoding: 'utf8', env: {} });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toContain('usage: kms-secrets-runtime exec [options] -- <command> [args…]');
+
   const run = spawnSync(built(hostTarget()!), ['run'], { encoding: 'utf8', env: {} });
 
   expect(run.status).toBe(2);
