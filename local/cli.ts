@@ -12,22 +12,34 @@ import { TEST_CREDENTIALS } from './terraform-provider.ts';
 
 const DEFAULT_PORT = 4580;
 
-const { values } = parseArgs({
-  options: {
-    dir: { type: 'string', default: '.local-aws' },
-    port: { type: 'string', default: process.env.LOCAL_AWS_PORT ?? String(DEFAULT_PORT) },
-    host: { type: 'string', default: '127.0.0.1' },
-    'allow-non-loopback': { type: 'boolean', default: false },
-  },
-});
-
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`--port must be a port number (0 for any free port), not ${values.port}\n`);
+/** Says what was wrong in one line, with what to do, and exits 2: no stack trace. */
+function refuse(message: string): never {
+  process.stderr.write(`local AWS endpoint: ${message}\n`);
   process.exit(2);
 }
 
-const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'] });
+let values: { dir: string; port: string; host: string; 'allow-non-loopback': boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      dir: { type: 'string', default: '.local-aws' },
+      port: { type: 'string', default: process.env.LOCAL_AWS_PORT ?? String(DEFAULT_PORT) },
+      host: { type: 'string', default: '127.0.0.1' },
+      'allow-non-loopback': { type: 'boolean', default: false },
+    },
+  }));
+} catch (error) {
+  refuse(`${(error as Error).message}; the options are --dir, --port, --host and --allow-non-loopback`);
+}
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`--port must be a port number (0 for any free port), not ${values.port}`);
+
+const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'] }).catch((error: NodeJS.ErrnoException) => {
+  if (error.code === 'EADDRINUSE') refuse(`port ${port} on ${values.host} is in use (another npm run local?): stop that, or pass --port 0 for any free port`);
+  if (error.code === 'EADDRNOTAVAIL') refuse(`${values.host} is not an address of this machine: use --host 127.0.0.1`);
+  refuse(error.message);
+});
 for (const rule of faultsFromEnv(process.env)) endpoint.faults.add(rule);
 
 process.stdout.write([

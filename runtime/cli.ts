@@ -65,7 +65,9 @@ export async function execCommand(args: readonly string[]): Promise<number> {
   // Installed first: as PID 1, SIGTERM during loading would otherwise be dropped by the kernel.
   const relay = new SignalRelay();
   try {
-    const values = parse(own, { ...SELECTION_OPTIONS, override: { type: 'boolean' } });
+    const values = parse(own, { ...SELECTION_OPTIONS, override: { type: 'boolean' } }, separator < 0
+      ? 'the command goes after --, e.g. kms-secrets exec --service api -- node server.js'
+      : undefined);
     if (values.help) return help(EXEC_HELP);
     if (!command) throw new UsageError('no command to run: put it after --, e.g. kms-secrets exec -- node server.js');
     const options = {
@@ -119,19 +121,24 @@ export async function writeCommand(args: readonly string[]): Promise<number> {
   }
 }
 
-function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options) {
+function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options, positionalHint?: string) {
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     // parseArgs's own messages name the option ("Unknown option '--servce'").
-    throw new UsageError((error as Error).message);
+    const positional = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    throw new UsageError((error as Error).message, { hint: positional ? positionalHint : undefined });
   }
 }
+
+/** The longest a Node timer can wait (2^31 − 1 ms, about 24.8 days); a longer one would fire at once. */
+const MAX_DEADLINE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 function deadlineMs(seconds: string | undefined): number {
   if (seconds === undefined) return DEFAULT_DEADLINE_MS;
   const value = Number(seconds);
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--deadline must be a number of seconds above 0, not "${seconds}"`);
+  if (value > MAX_DEADLINE_SECONDS) throw new UsageError(`--deadline must be at most ${MAX_DEADLINE_SECONDS} seconds (about 24 days), not ${seconds}`);
   return value * 1000;
 }
 

@@ -85,11 +85,7 @@ async function readParameters(selectors: string[], clients: ReferenceClients, si
   await Promise.all(batches.map((names) => limit(async () => {
     try {
       const result = await ssm.send(new GetParametersCommand({ Names: names, WithDecryption: true }));
-      // A selected version comes back as its plain name plus a Selector; match on name and version.
-      for (const parameter of result.Parameters ?? []) {
-        const selector = parameter.Selector ? `${parameter.Name}:${parameter.Version}` : parameter.Name!;
-        outcomes.set(selector, { value: parameter.Value ?? '' });
-      }
+      for (const [selector, value] of matchParameters(names, result.Parameters ?? [])) outcomes.set(selector, { value });
       for (const invalid of result.InvalidParameters ?? []) {
         outcomes.set(invalid, { kind: 'not-found', cause: `SSM parameter ${invalid} does not exist (or not in that version)` });
       }
@@ -102,6 +98,31 @@ async function readParameters(selectors: string[], clients: ReferenceClients, si
     if (!outcomes.has(selector)) outcomes.set(selector, { kind: 'not-found', cause: `GetParameters did not return ${selector}` });
   }
   return outcomes;
+}
+
+/**
+ * Which asked-for selector each returned parameter answers. A selected version comes back as its plain
+ * name with `Selector` set; where an implementation leaves `Selector` out, the name and version it does
+ * carry decide: `name:version` when that was asked for, and the plain name gets the newest version returned.
+ */
+export function matchParameters(asked: readonly string[], parameters: readonly { Name?: string; Version?: number; Value?: string; Selector?: string }[]): Map<string, string> {
+  const wanted = new Set(asked);
+  const matched = new Map<string, string>();
+  const newest = new Map<string, number>();
+  for (const { Name: name, Version: version, Value: value = '', Selector: selector } of parameters) {
+    if (!name) continue;
+    const versioned = `${name}:${version}`;
+    if (selector) {
+      matched.set(versioned, value);
+      continue;
+    }
+    if (wanted.has(versioned)) matched.set(versioned, value);
+    if (wanted.has(name) && (version ?? 0) >= (newest.get(name) ?? -1)) {
+      newest.set(name, version ?? 0);
+      matched.set(name, value);
+    }
+  }
+  return matched;
 }
 
 /** Secret id → outcome. */

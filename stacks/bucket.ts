@@ -10,6 +10,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
 
@@ -54,6 +55,12 @@ export class SecretsBucket extends Construct {
   readonly bucketArn: string;
   /** The bucket policy, as deployed. */
   readonly policy: PolicyDocument;
+  /**
+   * What an object must wait for, so that its first upload already gets a version id, the default
+   * encryption and the bucket policy's checks. Not the lifecycle rule: it expires old versions only, and
+   * the provider polls it for about a minute before it counts as created.
+   */
+  readonly configuration: readonly ITerraformDependable[];
 
   constructor(scope: Construct, id: string, props: SecretsBucketProps) {
     super(scope, id);
@@ -68,7 +75,7 @@ export class SecretsBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, 'ownership', {
+    const ownership = new S3BucketOwnershipControls(this, 'ownership', {
       bucket: this.bucket.id,
       rule: { objectOwnership: 'BucketOwnerEnforced' },
     });
@@ -76,7 +83,7 @@ export class SecretsBucket extends Construct {
       bucket: this.bucket.id,
       versioningConfiguration: { status: 'Enabled' },
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
       bucket: this.bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: BUCKET_SSE } }],
     });
@@ -121,11 +128,12 @@ export class SecretsBucket extends Construct {
         : []),
     ]);
     // Applied after the public access block, which would otherwise race the policy on a new bucket.
-    new S3BucketPolicy(this, 'policy', {
+    const policy = new S3BucketPolicy(this, 'policy', {
       bucket: this.bucket.id,
       policy: JSON.stringify(this.policy),
       dependsOn: [publicAccess],
     });
+    this.configuration = [publicAccess, ownership, versioning, encryption, policy];
   }
 
   /** A task role of `service` lists and reads only its own prefix. */

@@ -38,6 +38,7 @@ export class SecretObjects extends Construct {
         etag: Fn.filemd5(source),
         contentType: 'application/octet-stream',
         serverSideEncryption: BUCKET_SSE,
+        dependsOn: [...props.bucket.configuration],
       });
     });
   }

@@ -117,6 +117,23 @@ describe('usage', () => {
     expect(run.stderr).toContain('missing --bucket (or SECRETS_BUCKET)');
   });
 
+  test('a command given without -- : the error says the command goes after --', async () => {
+    const run = await runCli(['exec', '--service', 'api', 'env'], { cwd: store.scratch, env: runtimeEnv(store) });
+
+    expect(run.code).toBe(EXIT_USAGE);
+    expect(run.stderr).toContain("Unexpected argument 'env'");
+    expect(run.stderr).toContain('the command goes after --, e.g. kms-secrets exec --service api -- node server.js');
+  });
+
+  test.each(['3000000', '0', 'soon'])('--deadline %s is refused, naming the limit, before anything loads', async (deadline) => {
+    const run = await execChild(store, ['--service', 'api', '--deadline', deadline]);
+
+    expect(run.code).toBe(EXIT_USAGE);
+    expect(run.childRan).toBe(false);
+    expect(run.stderr).toMatch(deadline === '3000000' ? /--deadline must be at most 2147483 seconds \(about 24 days\), not 3000000/ : /--deadline must be a number of seconds above 0/);
+    expect(run.stderr).not.toContain('TimeoutOverflowWarning');
+  });
+
   test('a command that does not exist exits 127, as in a shell', async () => {
     const run = await runCli(['exec', '--service', 'api', '--', 'no-such-command-here'], { cwd: store.scratch, env: runtimeEnv(store) });
 

@@ -1,6 +1,9 @@
 /** `ssm://` and `secretsmanager://` values in the environment are replaced by what they point to. */
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
 import { childReport, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
@@ -70,6 +73,42 @@ describe('references in the environment', () => {
     const run = await execChild(store, ['--service', 'api', '--verbose'], [], runtimeEnv(store, { API_TOKEN: 'secretsmanager://app/api-token' }));
 
     expect(run.stderr).toContain('kms-secrets: set API_TOKEN from secretsmanager://app/api-token\n');
+  });
+});
+
+describe('an SSM that leaves Selector out of GetParameters answers (as some emulators do)', () => {
+  test('a selected version is still matched, by the name and version the answer carries, and the plain name gets the newest', async () => {
+    // Passes every request on to the local endpoint, and drops Selector from what GetParameters answers.
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const answer = await fetch(`${store.endpoint.url}${request.url}`, {
+          method: request.method, body: Buffer.concat(chunks),
+          headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name)) as [string, string][]),
+        });
+        let body = await answer.text();
+        if (request.headers['x-amz-target'] === 'AmazonSSM.GetParameters' && answer.ok) {
+          const parsed = JSON.parse(body) as { Parameters: { Selector?: string }[] };
+          for (const parameter of parsed.Parameters) delete parameter.Selector;
+          body = JSON.stringify(parsed);
+        }
+        response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.1' }).end(body);
+      });
+    }).listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const env = runtimeEnv(store, {
+        SECRETS_SERVICES: 'api', AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        DB_URL_V1: 'ssm:///app/db-url:1', DB_URL: 'ssm:///app/db-url', DB_URL_V2: 'ssm:///app/db-url:2',
+      });
+      const run = await execChild(store, [], ['print=DB_URL_V1,DB_URL,DB_URL_V2'], env);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(childReport(run).fingerprints).toEqual({ DB_URL_V1: fingerprint(versions[0]!), DB_URL: fingerprint(versions[1]!), DB_URL_V2: fingerprint(versions[1]!) });
+    } finally {
+      proxy.close();
+    }
   });
 });
 

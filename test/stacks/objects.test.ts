@@ -20,6 +20,13 @@ describe('SecretObjects: one S3 object per ciphertext file, uploaded from the fi
     for (const object of objects) expect(object).toMatchObject({ content_type: 'application/octet-stream', server_side_encryption: 'AES256' });
   });
 
+  it('uploads only once the bucket is configured, so the first upload already has a version, encryption and the policy', () => {
+    const configuration = ['aws_s3_bucket_versioning', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_bucket_policy',
+      'aws_s3_bucket_public_access_block', 'aws_s3_bucket_ownership_controls']
+      .map((type) => `${type}.${Object.keys(config.resource[type] ?? {})[0]}`);
+    for (const object of objects) expect([...(object.depends_on as string[])].sort()).toEqual([...configuration].sort());
+  });
+
   it('never puts content into the configuration and never decrypts', () => {
     for (const object of objects) {
       expect(object.content).toBeUndefined();

@@ -1,0 +1,49 @@
+/** `npm run local`: a bad option or a busy port gets one line saying what to do, not a stack trace. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { REPO_ROOT } from '../support/project.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'kms-secrets-local-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function runLocal(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'local', 'cli.ts'), '--dir', join(scratch, 'state'), ...args], {
+    cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
+
+test('a port in use: one line that says so and suggests --port 0, exit 2', async () => {
+  const busy = createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  const { port } = busy.address() as AddressInfo;
+  try {
+    const run = await runLocal(['--port', String(port)]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`local AWS endpoint: port ${port} on 127.0.0.1 is in use (another npm run local?): stop that, or pass --port 0 for any free port\n`);
+  } finally {
+    busy.close();
+  }
+});
+
+test('an unknown option: one line naming it and the options there are, exit 2', async () => {
+  const run = await runLocal(['--prot', '4580']);
+
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/^local AWS endpoint: Unknown option '--prot'.*; the options are --dir, --port, --host and --allow-non-loopback\n$/);
+});
+
+test('a port that is not a number, exit 2', async () => {
+  const run = await runLocal(['--port', 'http']);
+
+  expect(run.code).toBe(2);
+  expect(run.stderr).toBe('local AWS endpoint: --port must be a port number (0 for any free port), not http\n');
+});
