@@ -35,7 +35,7 @@ export async function encryptSecret(kms: KMS, keyId: string, ref: SecretRef, pla
   if (plaintext.byteLength <= KMS_ENCRYPT_LIMIT) {
     const result = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: context }));
     const ciphertext = Buffer.from(result.CiphertextBlob!);
-    return { ciphertext, format: detectFormat(ciphertext) ?? 'kms' };
+    return { ciphertext, format: answeredFormat(ref, 'Encrypt', ciphertext) };
   }
   const { sdk, client, suite } = await loadEncryptionSdk();
   const keyring = new sdk.KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => kms });
@@ -76,7 +76,22 @@ export async function reencryptBlob(kms: KMS, ref: SecretRef, ciphertext: Uint8A
     DestinationKeyId: toKeyId,
     DestinationEncryptionContext: context,
   }));
-  return Buffer.from(result.CiphertextBlob!);
+  const reencrypted = Buffer.from(result.CiphertextBlob!);
+  answeredFormat(ref, 'ReEncrypt', reencrypted);
+  return reencrypted;
+}
+
+/**
+ * What KMS answered must be a ciphertext that verify, the stack and the runtime will read: an emulator's
+ * own format would be written, committed and deployed, and fail only at the container's start.
+ */
+function answeredFormat(ref: SecretRef, operation: string, ciphertext: Uint8Array): CiphertextFormat {
+  const format = detectFormat(ciphertext);
+  if (format) return format;
+  const head = Buffer.from(ciphertext.subarray(0, 5)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  throw new NotCiphertextError(`KMS ${operation} answered ${describe(ref)} with a ciphertext of no known format (it starts ${head}); nothing was written`, {
+    hint: `kms-secrets reads only ${FORMAT_HEADERS}: is AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_KMS an emulator of its own format?`,
+  });
 }
 
 function requireFormat(ref: SecretRef, ciphertext: Uint8Array): CiphertextFormat {

@@ -17,6 +17,8 @@ export interface KmsOperation {
   /** The option that chooses another key, e.g. "--key", when the command has one. */
   readonly keyOption?: string;
   readonly env: string;
+  /** The env has no directory yet, so it cannot have been deployed. */
+  readonly newEnv?: boolean;
   readonly region: string | undefined;
   /** What the call was about, e.g. "secrets/staging/api/db-password"; prefixes the message. */
   readonly subject?: string;
@@ -41,7 +43,9 @@ export function kmsFailure(error: unknown, op: KmsOperation): KmsSecretsError {
       });
     case 'not-found':
       return new KmsSecretsError(`${where}${op.key} does not exist in region ${op.region ?? '(unset)'}: ${cause}`, {
-        hint: `deploy the env first (npm run cdktf -- deploy ${op.env}), or check --region${op.keyOption ? ` and ${op.keyOption}` : ''}`,
+        hint: op.newEnv
+          ? `env ${op.env} is new, so it has no key yet: mkdir -p secrets/${op.env} && npm run cdktf -- deploy ${op.env} (an administrator's first deploy creates it), then encrypt again`
+          : `deploy the env first (npm run cdktf -- deploy ${op.env}), or check --region${op.keyOption ? ` and ${op.keyOption}` : ''}`,
       });
     case 'throttled':
       return new KmsSecretsError(`${where}KMS kept throttling ${op.permission} after ${DEFAULT_MAX_ATTEMPTS} attempts with adaptive backoff: ${cause}`, {

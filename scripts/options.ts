@@ -4,7 +4,9 @@
  * Env: `--env`, else SECRETS_ENV, else the settings' defaultEnv. An env is a directory under secrets/
  * (one stack, with its own state, each), so a name without one is unknown — except for `encrypt --env NEW`:
  * naming a new env on the command line is how its first secret (and so its stack) comes to exist, while a
- * typo in SECRETS_ENV or a stale defaultEnv never silently starts one.
+ * typo in SECRETS_ENV or a stale defaultEnv never silently starts one. Two more cases for encrypt: in a
+ * project with no env at all, the settings' defaultEnv is started (nothing exists to mistype), and a new
+ * name one or two letters from an existing env is taken for a typo of it.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,19 +37,26 @@ export const ENV_OPTION = { env: { type: 'string', short: 'e' } } as const;
 
 export interface ChosenEnv {
   readonly env: string;
-  /** Whether secrets/<env> does not exist yet (only `encrypt --env` may create it). */
-  readonly isNew: boolean;
+  /** Whether secrets/<env> does not exist yet (only encrypt may create it), and why it may. */
+  readonly isNew: false | 'named' | 'first';
 }
 
-/** The env a command acts on; `allowNew` lets an env named with --env start without a directory. */
+/** The env a command acts on; `allowNew` lets a new env start without a directory (see above). */
 export function chooseEnv(projectRoot: string, settings: Settings, flag: string | undefined, allowNew = false): ChosenEnv {
   const fromEnvironment = process.env.SECRETS_ENV || undefined;
   const env = flag ?? fromEnvironment ?? settings.defaultEnv;
   assertEnvName(env);
   if (existsSync(join(projectRoot, SECRETS_DIR, env))) return { env, isNew: false };
-  if (allowNew && flag !== undefined) return { env, isNew: true };
   const source = flag !== undefined ? '--env' : fromEnvironment !== undefined ? 'SECRETS_ENV' : 'the settings\' defaultEnv';
   const known = knownEnvironments(projectRoot);
+  const meant = known.find((existing) => editDistance(existing, env) <= Math.min(2, Math.floor(existing.length / 3)));
+  if (allowNew && flag !== undefined && meant) {
+    throw new KmsSecretsError(`unknown env "${env}" (from --env): did you mean "${meant}"? envs: ${known.join(', ')}`, {
+      hint: `to start a new env "${env}" all the same, create its directory first: mkdir ${SECRETS_DIR}/${env}`,
+    });
+  }
+  if (allowNew && flag !== undefined) return { env, isNew: 'named' };
+  if (allowNew && known.length === 0 && source === 'the settings\' defaultEnv') return { env, isNew: 'first' };
   throw new KmsSecretsError(
     `unknown env "${env}" (from ${source}): there is no ${SECRETS_DIR}/${env} directory; envs: ${known.join(', ') || 'none yet'}`,
     {
@@ -56,6 +65,19 @@ export function chooseEnv(projectRoot: string, settings: Settings, flag: string 
         : 'choose an env with --env or SECRETS_ENV',
     },
   );
+}
+
+/** Levenshtein distance: the fewest letters to insert, delete or replace to turn one name into the other. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** The env directories under secrets/, sorted. */

@@ -1,12 +1,12 @@
 /** `kms-secrets encrypt`: adds or (with --force) replaces one secret; the value never touches a disk. */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
 import { KmsSecretsError, NamingError } from '../../lib/errors.ts';
 import { KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
 import { loaderVariableProblem } from '../../lib/loader-variables.ts';
-import { envVarName, parseSecretPath } from '../../lib/naming.ts';
+import { envVarName, parseSecretPath, secretNameProblem } from '../../lib/naming.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
@@ -61,13 +61,15 @@ export const encrypt: Command = {
     // Refused before the value is asked for, so nobody types a secret only to be told no.
     const loaderProblem = loaderVariableProblem(envVarName(ref.name), envSettings.allowLoaderVariables);
     if (loaderProblem) throw new NamingError(`${file}: ${loaderProblem}`);
+    const twin = sameVariable(join(projectRoot, SECRETS_DIR, env, ref.service), ref.name);
+    if (twin) throw new NamingError(`${file}: maps to ${envVarName(ref.name)}, like ${twin} in the same service; rename one of them`);
     const replacing = existsSync(join(projectRoot, file));
     if (replacing && !values.force) throw alreadyExists(file, positionals[0]!, env);
 
     const key = values.key ?? envSettings.keyAlias;
     const { kms, region } = await clientsForEnv(values, envSettings);
     const failure = (error: unknown, permission: string) =>
-      kmsFailure(error, { command: 'encrypt', permission, key, keyOption: '--key', env, region, subject: file });
+      kmsFailure(error, { command: 'encrypt', permission, key, keyOption: '--key', env, newEnv: isNew !== false, region, subject: file });
     // Missing credentials are reported before anyone types a value.
     await kms.config.credentials().catch((error: unknown) => { throw failure(error, 'kms:Encrypt'); });
     const plaintext = await readSecretValue({ fromFile: values['from-file'], keepNewline: Boolean(values['keep-newline']), label: `${env}/${ref.service}/${ref.name}` });
@@ -88,11 +90,23 @@ export const encrypt: Command = {
     }
     const what = encrypted.format === 'envelope' ? 'envelope (Encryption SDK)' : `${encrypted.format} blob`;
     process.stdout.write(
-      `env ${env}${isNew ? ' (new)' : ''}: ${replacing ? 'replaced' : 'wrote'} ${file} — ${what}, ${encrypted.ciphertext.length} bytes of ciphertext, key ${key}\n`,
+      `env ${env}${isNew === 'first' ? ' (new: the first env, the settings\' defaultEnv)' : isNew ? ' (new)' : ''}: ${replacing ? 'replaced' : 'wrote'} ${file} — ${what}, ${encrypted.ciphertext.length} bytes of ciphertext, key ${key}\n`,
     );
     return 0;
   },
 };
+
+/** Another secret of the service that maps to the same variable (db_password next to db-password): the tree's collision rule. */
+function sameVariable(serviceDir: string, name: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(serviceDir);
+  } catch {
+    return undefined; // a new service
+  }
+  const variable = envVarName(name);
+  return names.find((other) => other !== name && !secretNameProblem(other) && envVarName(other) === variable);
+}
 
 function alreadyExists(file: string, path: string, env: string): KmsSecretsError {
   return new KmsSecretsError(`${file} already exists; replacing a secret's value is rotating it`, {

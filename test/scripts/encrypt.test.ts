@@ -1,7 +1,10 @@
 /** `kms-secrets encrypt`: every way a value comes in, the rules that refuse to write, and what failures say. */
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNT_ID } from '../../local/index.ts';
@@ -160,6 +163,37 @@ describe('refusals name the rule', () => {
     expect(named.stdout).toMatch(/^env demo \(new\): wrote secrets\/demo\/api\/password/);
   });
 
+  test('in a project with no env at all, the first encrypt starts the default env and says so', async () => {
+    project = localProject(['demo'], false);
+    const run = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v' });
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^env demo \(new: the first env, the settings' defaultEnv\): wrote secrets\/demo\/api\/password/);
+    expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['password']);
+  });
+
+  test('a new env one letter from an existing one is taken for a typo: nothing is asked, nothing written', async () => {
+    project = localProject(['demo', 'staging']);
+    const before = aws.endpoint.requests().length;
+    const run = await cli(aws, project, ['encrypt', '--env', 'stagng', 'api/password'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('kms-secrets: unknown env "stagng" (from --env): did you mean "staging"? envs: demo, staging\n'
+      + 'hint: to start a new env "stagng" all the same, create its directory first: mkdir secrets/stagng\n');
+    expect(existsSync(join(project.root, 'secrets', 'stagng'))).toBe(false);
+    expect(aws.endpoint.requests().length).toBe(before);
+  });
+
+  test('a new env that was never deployed: the hint says how to create its key', async () => {
+    project = localProject();
+    const run = await cli(aws, project, ['encrypt', '--env', 'fresh', 'api/password'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secrets\/fresh\/api\/password: alias\/kms-secrets\/fresh does not exist in region/);
+    expect(run.stderr).toContain('hint: env fresh is new, so it has no key yet: mkdir -p secrets/fresh && npm run cdktf -- deploy fresh (an administrator\'s first deploy creates it), then encrypt again\n');
+    expect(existsSync(join(project.root, 'secrets', 'fresh'))).toBe(false);
+  });
+
   test('a name that breaks the naming rule says the rule', async () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/9lives'], { input: 'v' });
@@ -183,12 +217,45 @@ describe('refusals name the rule', () => {
     expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
   });
 
+  test('a secret that maps to the same variable as another of its service is refused before the value is read', async () => {
+    project = localProject();
+    await cli(aws, project, ['encrypt', '--env', 'demo', 'api/db-password'], { input: 'v' });
+    const before = aws.endpoint.requests().length;
+    const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/db_password'], { input: 'w' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/db_password: maps to DB_PASSWORD, like db-password in the same service; rename one of them\n/);
+    expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['db-password']);
+    expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
+  });
+
   test('the value is never an argument', async () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', 'hunter2'], { input: 'v' });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^kms-secrets: encrypt takes exactly one <service>\/<secret>; the value is never an argument\n/);
+  });
+});
+
+describe('what KMS answers must be a ciphertext kms-secrets reads', () => {
+  test('a blob of no known format (another emulator\'s) is refused and nothing is written', async () => {
+    project = localProject();
+    // A KMS that answers Encrypt with its own kind of blob.
+    const kms = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ CiphertextBlob: Buffer.from('EMUL-0123456789abcdef').toString('base64'), KeyId: ALIAS }));
+    }).listen(0, '127.0.0.1');
+    await once(kms, 'listening');
+    try {
+      const run = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v', env: { AWS_ENDPOINT_URL_KMS: `http://127.0.0.1:${(kms.address() as AddressInfo).port}` } });
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^kms-secrets: KMS Encrypt answered secret api\/password \(env demo\) with a ciphertext of no known format \(it starts 45 4d 55 4c 2d\); nothing was written\n/);
+      expect(filesIn(join(project.root, 'secrets', 'demo'))).toEqual([]);
+    } finally {
+      kms.close();
+    }
   });
 });
 
