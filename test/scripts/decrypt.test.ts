@@ -1,5 +1,6 @@
 /** `kms-secrets decrypt`: a ciphertext opens only at its place, and the value is shown only when asked for. */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -49,15 +50,55 @@ describe('a ciphertext decrypts only at the place it was encrypted for', () => {
 });
 
 describe('what decrypt shows', () => {
-  test('into a pipe: the raw value alone on stdout, the summary on stderr', async () => {
+  test('into a pipe or a file too (a CI log), length and fingerprint only: the value never comes out unasked', async () => {
+    project = localProject();
+    const value = `never-in-a-log-${randomBytes(4).toString('hex')}`;
+    await cli(aws, project, ['encrypt', 'api/password'], { input: value });
+    const run = await cli(aws, project, ['decrypt', 'api/password']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`env demo: secrets/demo/api/password decrypts: ${value.length} bytes, sha256 ${createHash('sha256').update(value).digest('hex')}\n`);
+    expect(run.stderr).toBe('');
+  });
+
+  test('--reveal into a pipe: the raw value alone on stdout, the summary on stderr', async () => {
     project = localProject();
     const value = Buffer.concat([randomBytes(40), Buffer.from('\n')]);
     await cli(aws, project, ['encrypt', 'api/blob', '--from-file', project.write('in/blob', value)]);
-    const run = await cli(aws, project, ['decrypt', 'api/blob']);
+    const run = await cli(aws, project, ['decrypt', 'api/blob', '--reveal']);
 
     expect(run.code).toBe(0);
     expect(run.stdoutBytes).toEqual(value);
     expect(run.stderr).toBe(`env demo: secrets/demo/api/blob decrypts: 41 bytes, sha256 ${createHash('sha256').update(value).digest('hex')}\n`);
+  });
+
+  test('--output FILE: the exact bytes in a file only its owner reads; never into secrets/', async () => {
+    project = localProject();
+    const value = randomBytes(64);
+    await cli(aws, project, ['encrypt', 'api/blob', '--from-file', project.write('in/blob', value)]);
+    const out = join(project.root, 'out', 'value');
+    const run = await cli(aws, project, ['decrypt', 'api/blob', '--output', out]);
+    const intoTree = await cli(aws, project, ['decrypt', 'api/blob', '-o', 'secrets/demo/api/plain']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`; the value is in ${out} (mode 0600)`);
+    expect(readFileSync(out)).toEqual(value);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(intoTree.code).toBe(1);
+    expect(intoTree.stderr).toMatch(/^kms-secrets: --output secrets\/demo\/api\/plain is inside secrets\/, which holds ciphertext only/);
+    expect(existsSync(join(project.root, 'secrets', 'demo', 'api', 'plain'))).toBe(false);
+  });
+
+  test.each([['a directory', 'directory'], ['a FIFO', 'special file']])('%s where a secret should be: one line, no hang', async (_case, what) => {
+    project = localProject();
+    const path = join(project.root, 'secrets', 'demo', 'api', 'odd');
+    mkdirSync(dirname(path), { recursive: true });
+    if (what === 'directory') mkdirSync(path);
+    else execFileSync('mkfifo', [path]);
+    const run = await cli(aws, project, ['decrypt', 'api/odd']);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^kms-secrets: secrets/demo/api/odd is not a secret: it is a ${what}, and a secret is a file of ciphertext\n`));
   });
 
   test('on a terminal: length and fingerprint only, the value with --reveal', async () => {

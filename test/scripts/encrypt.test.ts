@@ -21,7 +21,7 @@ afterEach(() => project?.remove());
 const secretFile = (name: string) => join(project.root, 'secrets', 'demo', 'api', name);
 
 async function decrypted(name: string): Promise<Buffer> {
-  const run = await cli(aws, project, ['decrypt', `api/${name}`]);
+  const run = await cli(aws, project, ['decrypt', `api/${name}`, '--reveal']);
   expect(run.stderr).toMatch(/decrypts/);
   return run.stdoutBytes;
 }

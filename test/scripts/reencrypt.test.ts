@@ -30,7 +30,7 @@ async function seedSecrets(): Promise<Map<string, Buffer>> {
 
 async function expectValues(values: Map<string, Buffer>): Promise<void> {
   for (const [path, value] of values) {
-    const run = await cli(aws, project, ['decrypt', path]);
+    const run = await cli(aws, project, ['decrypt', path, '--reveal']);
     expect(run.stderr).toMatch(/decrypts/);
     expect(run.stdoutBytes).toEqual(value);
   }
