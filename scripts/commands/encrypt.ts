@@ -1,5 +1,5 @@
 /** `kms-secrets encrypt`: adds or (with --force) replaces one secret; the value never touches a disk. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
@@ -64,6 +64,11 @@ export const encrypt: Command = {
     const twin = sameVariable(join(projectRoot, SECRETS_DIR, env, ref.service), ref.name);
     if (twin) throw new NamingError(`${file}: maps to ${envVarName(ref.name)}, like ${twin} in the same service; rename one of them`);
     const replacing = existsSync(join(projectRoot, file));
+    if (replacing && !statSync(join(projectRoot, file)).isFile()) {
+      throw new KmsSecretsError(`${file} is a ${statSync(join(projectRoot, file)).isDirectory() ? 'directory' : 'special file'}, not a secret; nothing was written`, {
+        hint: `a secret is a file directly in its service's directory: ${SECRETS_DIR}/${env}/<service>/<secret>`,
+      });
+    }
     if (replacing && !values.force) throw alreadyExists(file, positionals[0]!, env);
 
     const key = values.key ?? envSettings.keyAlias;

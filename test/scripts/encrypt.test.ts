@@ -2,7 +2,7 @@
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -79,6 +79,18 @@ describe('the value round-trips through KMS from every input', () => {
     expect(await decrypted('tls.crt')).toEqual(certificate);
   });
 
+  test('an endless --from-file (/dev/zero) or an oversized pipe ends with a clear error, and nothing is written', async () => {
+    project = localProject();
+    const endless = await cli(aws, project, ['encrypt', 'api/password', '--from-file', '/dev/zero']);
+    const piped = await cli(aws, project, ['encrypt', 'api/password'], { input: Buffer.alloc(4 * 1024 * 1024 + 1, 0x61) });
+
+    expect(endless.code).toBe(1);
+    expect(endless.stderr).toMatch(/^kms-secrets: --from-file \/dev\/zero is larger than 4 MiB, more than any secret; nothing was written\n/);
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toMatch(/^kms-secrets: the piped value is larger than 4 MiB/);
+    expect(existsSync(secretFile('password'))).toBe(false);
+  });
+
   test('an empty value is refused', async () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/empty'], { input: '\n' });
@@ -102,6 +114,16 @@ describe('replacing a secret', () => {
       'hint: to rotate it, run: npm run encrypt -- --env demo api/password --force (then deploy, and restart the services that read it)\n',
     );
     expect(readFileSync(secretFile('password'))).toEqual(before);
+  });
+
+  test('--force onto a directory is refused before the value is read', async () => {
+    project = localProject();
+    mkdirSync(secretFile('password'), { recursive: true });
+    const run = await cli(aws, project, ['encrypt', 'api/password', '--force'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/password is a directory, not a secret; nothing was written\n/);
+    expect(filesIn(secretFile('password'))).toEqual([]);
   });
 
   test('happens with --force, and says "replaced"', async () => {
