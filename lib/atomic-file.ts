@@ -22,9 +22,30 @@ const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const tempFilesInFlight = new Set<string>();
 
 export async function writeFileAtomic(path: string, data: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const staged = await stageFile(path, data, options);
+  try {
+    await staged.commit();
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
+}
+
+/** A file written in full next to its place, not yet visible there: commit moves it in, discard removes it. */
+export interface StagedFile {
+  readonly path: string;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic, for writing several files all or nothing: stage every one, then
+ * commit them. Until then the temp file is removed on SIGINT, SIGTERM and SIGHUP, as writeFileAtomic's.
+ */
+export async function stageFile(path: string, data: Uint8Array, options: AtomicWriteOptions = {}): Promise<StagedFile> {
   const directory = dirname(path);
   mkdirSync(directory, { recursive: true });
-  // A dot-file: `verify` flags it if a crash (SIGKILL, power loss) ever leaves one behind.
+  // A dot-file: `verify` flags it, and the sidecar removes it, if a crash (SIGKILL, power loss) ever leaves one behind.
   const temp = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   track(temp);
   try {
@@ -36,20 +57,34 @@ export async function writeFileAtomic(path: string, data: Uint8Array, options: A
     } finally {
       await handle.close();
     }
-    if (options.exclusive) {
-      // link() fails with EEXIST instead of replacing, which rename() cannot do.
-      await link(temp, path);
-      await unlink(temp);
-    } else {
-      await rename(temp, path);
-    }
-    await syncDirectory(directory);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw error;
-  } finally {
     untrack(temp);
+    throw error;
   }
+  return {
+    path,
+    async commit() {
+      if (options.exclusive) {
+        // link() fails with EEXIST instead of replacing, which rename() cannot do.
+        await link(temp, path);
+        await unlink(temp);
+      } else {
+        await rename(temp, path);
+      }
+      untrack(temp);
+      await syncDirectory(directory);
+    },
+    async discard() {
+      await unlink(temp).catch(() => undefined);
+      untrack(temp);
+    },
+  };
+}
+
+/** Whether `name` is a temp file of this module: what a crash in the middle of a write leaves behind. */
+export function isStrayTempFile(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
 }
 
 /** Makes the rename itself durable: the directory entry lives in the directory's own blocks. */

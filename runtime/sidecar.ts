@@ -3,11 +3,12 @@
  * reads files, typically from a memory-backed volume shared with a sidecar container that ran first.
  * Every file is replaced atomically (lib/atomic-file.ts: temp file in the same directory, then rename),
  * so the app never reads half a secret, and a re-run replaces the read-only files (a rename needs write
- * access to the directory, not to the file).
+ * access to the directory, not to the file). All files are staged before any is renamed into place, so a
+ * failure part-way changes nothing; temp files a killed run left behind are removed first.
  */
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lib/atomic-file.ts';
+import { isStrayTempFile, stageFile, type StagedFile } from '../lib/atomic-file.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { Deadline } from './deadline.ts';
 import { duplicateVariables } from './environ.ts';
@@ -44,20 +45,50 @@ export async function writeSecrets(options: WriteOptions, clients: SecretClients
 }
 
 async function writeFiles(dir: string, secrets: readonly { readonly variable: string; readonly value: Buffer }[]): Promise<string[]> {
-  const paths: string[] = [];
+  await prepareDirectory(dir);
+  const staged: StagedFile[] = [];
+  const committed: string[] = [];
+  try {
+    for (const secret of secrets) {
+      const path = join(dir, secret.variable);
+      const existing = await lstat(path).catch(() => undefined);
+      if (existing && !existing.isFile()) throw new Error(`${path} exists and is not a file`);
+      staged.push(await stageFile(path, secret.value, { mode: SECRET_FILE_MODE }));
+    }
+    for (const file of staged) {
+      await file.commit();
+      committed.push(file.path);
+    }
+    return committed;
+  } catch (error) {
+    await Promise.all(staged.slice(committed.length).map((file) => file.discard()));
+    // Nothing half-done: what this run already moved into place goes too (the app has not started).
+    await Promise.all(committed.map((path) => unlink(path).catch(() => undefined)));
+    // fs messages name the path and the errno, never the content.
+    throw new KmsSecretsError(`cannot write the secret files in ${dir}, so none was written: ${(error as Error).message}`, {
+      hint: 'the directory must be writable by this user: run the sidecar as the app\'s user, on a volume that user owns',
+    });
+  }
+}
+
+/** The directory, ours alone (0700), not a symbolic link, and without a killed run's temp files. */
+async function prepareDirectory(dir: string): Promise<void> {
+  const existing = await lstat(dir).catch(() => undefined);
+  if (existing?.isSymbolicLink()) {
+    throw new KmsSecretsError(`--dir ${dir} is a symbolic link: the files and the 0700 mode would land wherever it points`, {
+      hint: 'give the directory itself (the volume\'s mount point)',
+    });
+  }
+  if (existing && !existing.isDirectory()) throw new KmsSecretsError(`--dir ${dir} exists and is not a directory`);
   try {
     await mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
     // A volume's mount point exists before we run, with the volume's mode: make it ours alone.
     await chmod(dir, SECRET_DIR_MODE);
-    for (const secret of secrets) {
-      const path = join(dir, secret.variable);
-      await writeFileAtomic(path, secret.value, { mode: SECRET_FILE_MODE });
-      paths.push(path);
+    for (const name of await readdir(dir)) {
+      if (isStrayTempFile(name)) await unlink(join(dir, name));
     }
-    return paths;
   } catch (error) {
-    // fs messages name the path and the errno, never the content.
-    throw new KmsSecretsError(`cannot write the secret files in ${dir} (${paths.length} written): ${(error as Error).message}`, {
+    throw new KmsSecretsError(`cannot prepare ${dir} for the secret files: ${(error as Error).message}`, {
       hint: 'the directory must be writable by this user: run the sidecar as the app\'s user, on a volume that user owns',
     });
   }

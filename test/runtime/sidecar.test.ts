@@ -1,5 +1,5 @@
 /** `kms-secrets write`: the sidecar that leaves each secret in a file for an app container. */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
@@ -68,7 +68,41 @@ describe('kms-secrets write', () => {
     const run = await write(join(file, 'secrets'));
 
     expect(run.code).toBe(EXIT_NOT_LOADED);
-    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${join(file, 'secrets')} (0 written): ENOTDIR`);
+    expect(run.stderr).toContain(`kms-secrets: cannot prepare ${join(file, 'secrets')} for the secret files: ENOTDIR`);
+  });
+
+  test('a failure part-way writes nothing: every file is staged before any is moved into place', async () => {
+    const dir = join(store.scratch, 'part-way');
+    mkdirSync(join(dir, 'KEYSTORE_P12'), { recursive: true }); // the second file cannot go where a directory is
+    const run = await write(dir);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${dir}, so none was written: ${join(dir, 'KEYSTORE_P12')} exists and is not a file`);
+    expect(readdirSync(dir)).toEqual(['KEYSTORE_P12']);
+  });
+
+  test('a temp file that a killed run left behind (with a value in it) is removed by the next run', async () => {
+    const dir = join(store.scratch, 'after-kill');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.DB_PASSWORD.0123456789ab.tmp'), 'a value a kill -9 left', { mode: 0o400 });
+    const run = await write(dir);
+
+    expect(run.code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['DB_PASSWORD', 'KEYSTORE_P12']);
+  });
+
+  test('a --dir that is a symbolic link is refused: nothing is written where it points, and its mode is left alone', async () => {
+    const target = join(store.scratch, 'elsewhere');
+    mkdirSync(target, { mode: 0o755 });
+    chmodSync(target, 0o755);
+    const link = join(store.scratch, 'link-to-elsewhere');
+    symlinkSync(target, link);
+    const run = await write(link);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toContain(`kms-secrets: --dir ${link} is a symbolic link`);
+    expect(readdirSync(target)).toEqual([]);
+    expect(mode(target)).toBe(0o755);
   });
 
   test('--verbose names the files written', async () => {
