@@ -2,13 +2,23 @@
 import { App } from 'cdktf';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KmsSecretsError } from './lib/errors.ts';
 import { loadSettings } from './lib/settings.ts';
 import { loadSecretsTree } from './lib/tree.ts';
 import { EnvironmentStack } from './stacks/environment-stack.ts';
 
 const projectRoot = dirname(fileURLToPath(import.meta.url));
-const settings = loadSettings(projectRoot);
-const tree = await loadSecretsTree(projectRoot, settings);
+const { settings, tree } = await load().catch((error: unknown) => {
+  // A bad tree or settings file is the user's to fix: its message, not a stack trace in cdktf's output.
+  if (!(error instanceof KmsSecretsError)) throw error;
+  process.stderr.write(`kms-secrets: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+  process.exit(1);
+});
+
+async function load() {
+  const settings = loadSettings(projectRoot);
+  return { settings, tree: await loadSecretsTree(projectRoot, settings) };
+}
 
 const app = new App();
 for (const env of tree.environments) {

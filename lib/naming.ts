@@ -3,6 +3,7 @@
  * env and service names, secret names, their environment variable, S3 object key and encryption context.
  */
 import { NamingError } from './errors.ts';
+import { printable } from './printable.ts';
 
 const ENV_OR_SERVICE = /^[a-z0-9][a-z0-9-]*$/;
 const MAX_ENV_OR_SERVICE_LENGTH = 32;
@@ -25,7 +26,7 @@ export interface SecretRef {
 /** Why `name` is not a valid env or service name, or undefined when it is. */
 export function envOrServiceProblem(kind: 'env' | 'service', name: string): string | undefined {
   if (!ENV_OR_SERVICE.test(name) || name.length > MAX_ENV_OR_SERVICE_LENGTH) {
-    return `${kind} name "${name}" must match ${ENV_OR_SERVICE_RULE}`;
+    return `${kind} name "${printable(name)}" must match ${ENV_OR_SERVICE_RULE}`;
   }
   return undefined;
 }
@@ -33,7 +34,7 @@ export function envOrServiceProblem(kind: 'env' | 'service', name: string): stri
 /** Why `name` is not a valid secret name, or undefined when it is. */
 export function secretNameProblem(name: string): string | undefined {
   if (!SECRET_NAME_CHARS.test(name) || name.length > MAX_SECRET_NAME_LENGTH || !ENV_VAR.test(toEnvVarName(name))) {
-    return `secret name "${name}" breaks the naming rule: ${SECRET_NAME_RULE}`;
+    return `secret name "${printable(name)}" breaks the naming rule: ${SECRET_NAME_RULE}`;
   }
   return undefined;
 }

@@ -2,13 +2,14 @@
  * The secrets tree: secrets/<env>/<service>/<name>, ciphertext only. Reading it checks every rule and
  * collects every problem, so `verify` can list them all and the stack refuses to synthesize a bad tree.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { glob, type Path } from 'glob';
 import { SecretsTreeError, type TreeProblem } from './errors.ts';
 import { detectFormat, FORMAT_HEADERS, type CiphertextFormat } from './formats.ts';
 import { loaderVariableProblem } from './loader-variables.ts';
 import { envOrServiceProblem, envVarName, secretNameProblem, type SecretRef } from './naming.ts';
+import { printable } from './printable.ts';
 import type { Settings } from './settings.ts';
 
 export const SECRETS_DIR = 'secrets';
@@ -36,8 +37,12 @@ const HEADER_BYTES = 8;
 /** Reads and checks the tree under `<projectRoot>/secrets`; problems are returned, not thrown. */
 export async function scanSecretsTree(projectRoot: string, settings: Settings): Promise<SecretsTree> {
   const root = join(projectRoot, SECRETS_DIR);
+  // glob would read through a symbolic link at the root (or find nothing in it): the tree must be the repository's own.
+  if (lstatSync(root, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    return { environments: [], files: [], problems: [{ file: SECRETS_DIR, rule: 'a symbolic link; secrets/ must be a directory of the repository itself' }] };
+  }
   const entries = await glob('**', { cwd: root, dot: true, follow: false, withFileTypes: true, stat: true });
-  const display = (p: Path) => relative(projectRoot, p.fullpath()).split(sep).join('/');
+  const display = (p: Path) => printable(relative(projectRoot, p.fullpath()).split(sep).join('/'));
   const problems: TreeProblem[] = [];
   const environments = new Set<string>();
   const files: SecretFile[] = [];

@@ -5,6 +5,7 @@
  */
 import { classifyAwsError, type FailureKind } from '../lib/aws-errors.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
+import { printable } from '../lib/printable.ts';
 
 export type LoadFailureKind =
   | FailureKind
@@ -52,7 +53,8 @@ const KIND_WORDS: Record<LoadFailureKind, string> = {
 };
 
 export function failureLine(failure: LoadFailure): string {
-  return `${failure.subject}: ${KIND_WORDS[failure.kind]} (${failure.cause})`;
+  // An object key comes from the bucket, where anyone who may put objects chose it.
+  return `${printable(failure.subject)}: ${KIND_WORDS[failure.kind]} (${printable(failure.cause)})`;
 }
 
 /** Some secrets could not be loaded; every failure is listed, one per line, by subject. */

@@ -1,5 +1,5 @@
 /** `kms-secrets encrypt`: adds or (with --force) replaces one secret; the value never touches a disk. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
@@ -63,6 +63,7 @@ export const encrypt: Command = {
     if (loaderProblem) throw new NamingError(`${file}: ${loaderProblem}`);
     const twin = sameVariable(join(projectRoot, SECRETS_DIR, env, ref.service), ref.name);
     if (twin) throw new NamingError(`${file}: maps to ${envVarName(ref.name)}, like ${twin} in the same service; rename one of them`);
+    refuseSymbolicLinks(projectRoot, [SECRETS_DIR, env, ref.service]);
     const replacing = existsSync(join(projectRoot, file));
     if (replacing && !statSync(join(projectRoot, file)).isFile()) {
       throw new KmsSecretsError(`${file} is a ${statSync(join(projectRoot, file)).isDirectory() ? 'directory' : 'special file'}, not a secret; nothing was written`, {
@@ -100,6 +101,18 @@ export const encrypt: Command = {
     return 0;
   },
 };
+
+/** Each directory on the way to the file must be the repository's own: a link would take the ciphertext elsewhere. */
+function refuseSymbolicLinks(projectRoot: string, parts: readonly string[]): void {
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (lstatSync(join(projectRoot, dir), { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new KmsSecretsError(`${dir} is a symbolic link: the ciphertext would be written wherever it points; nothing was written`, {
+        hint: 'the secrets tree holds only real directories and files: replace the link with a directory',
+      });
+    }
+  }
+}
 
 /** Another secret of the service that maps to the same variable (db_password next to db-password): the tree's collision rule. */
 function sameVariable(serviceDir: string, name: string): string | undefined {

@@ -1,4 +1,4 @@
-import { symlinkSync } from 'node:fs';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SecretsTreeError } from '../../lib/errors.ts';
@@ -85,6 +85,20 @@ describe('a bad tree: each problem names the file and the rule', () => {
     symlinkSync(join(project.root, 'secrets/staging/api/password'), join(project.root, 'secrets/staging/api/link'));
     const tree = await scanSecretsTree(project.root, defaults);
     expect(tree.problems).toEqual([{ file: 'secrets/staging/api/link', rule: expect.stringMatching(/symbolic link/) }]);
+  });
+
+  it('secrets/ itself as a symbolic link is a problem, not an empty tree', async () => {
+    project = makeProject({ files: { 'elsewhere/staging/api/password': fakeCiphertext() } });
+    rmSync(join(project.root, 'secrets'), { recursive: true });
+    symlinkSync(join(project.root, 'elsewhere'), join(project.root, 'secrets'));
+    const tree = await scanSecretsTree(project.root, defaults);
+    expect(tree.problems).toEqual([{ file: 'secrets', rule: 'a symbolic link; secrets/ must be a directory of the repository itself' }]);
+  });
+
+  it('a name with control characters (an escape sequence) is shown escaped, never raw', async () => {
+    const tree = await scan({ 'secrets/staging/api/\u001b[2Jgone': fakeCiphertext() });
+    expect(tree.problems.map((p) => p.file)).toEqual(['secrets/staging/api/\\x1b[2Jgone']);
+    expect(JSON.stringify(tree.problems)).not.toContain('\\u001b');
   });
 
   it('loading a bad tree throws one error that lists every problem', async () => {

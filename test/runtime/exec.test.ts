@@ -106,6 +106,15 @@ describe('names that cannot become variables', () => {
   });
 });
 
+test('an object key with an escape sequence in it is shown escaped in the failure, never raw', async () => {
+  await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'ansi/\u001b[2Jx', Body: 'never read' }));
+  const run = await execChild(store, ['--service', 'ansi']);
+
+  expect(run.code).toBe(EXIT_NOT_LOADED);
+  expect(run.stderr).toContain('kms-secrets: ansi/\\x1b[2Jx: naming rule (secret name "\\x1b[2Jx" breaks the naming rule');
+  expect(run.stderr).not.toContain('\u001b');
+});
+
 describe('usage', () => {
   test('without a bucket, the command does not start and the exit code is 2', async () => {
     const env = runtimeEnv(store, { SECRETS_SERVICES: 'api' });

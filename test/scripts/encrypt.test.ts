@@ -2,7 +2,7 @@
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -249,6 +249,18 @@ describe('refusals name the rule', () => {
     expect(run.stderr).toMatch(/^kms-secrets: secrets\/demo\/api\/db_password: maps to DB_PASSWORD, like db-password in the same service; rename one of them\n/);
     expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['db-password']);
     expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
+  });
+
+  test('a symbolic link on the way (a linked service directory) is refused: nothing is written where it points', async () => {
+    project = localProject();
+    const elsewhere = join(project.root, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(project.root, 'secrets', 'demo', 'api'));
+    const run = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^kms-secrets: secrets\/demo\/api is a symbolic link: the ciphertext would be written wherever it points; nothing was written\n/);
+    expect(filesIn(elsewhere)).toEqual([]);
   });
 
   test('the value is never an argument', async () => {

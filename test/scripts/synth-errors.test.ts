@@ -1,0 +1,32 @@
+/** What cdktf runs (`npx tsx main.ts`, from cdktf.json): a bad tree or settings file is its message, not a stack trace. */
+import { spawnSync } from 'node:child_process';
+import { afterEach, expect, test } from 'vitest';
+import { makeProject, type TestProject } from '../support/project.ts';
+
+let project: TestProject | undefined;
+afterEach(() => project?.remove());
+
+function synthApp(root: string) {
+  return spawnSync('npx', ['tsx', 'main.ts'], { cwd: root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: 'cdktf.out' } });
+}
+
+test('a plaintext file in the tree: the problem, the file and the hint, and exit 1', () => {
+  project = makeProject({ app: true, files: { 'secrets/staging/api/password': 'MARKER-plain-value' } });
+  const run = synthApp(project.root);
+
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/^kms-secrets: the secrets tree has 1 problem:\n {2}secrets\/staging\/api\/password: not ciphertext/);
+  expect(run.stderr).toContain('hint: secrets/ holds only ciphertext files');
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+  expect(run.stderr).not.toContain('MARKER-plain-value');
+});
+
+test('a broken settings file: its problem, and exit 1', () => {
+  project = makeProject({ app: true });
+  project.write('kms-secrets.json', '{ "defaultEnv": ');
+  const run = synthApp(project.root);
+
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(/^kms-secrets: .*kms-secrets\.json/);
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+});
