@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { findProjectRoot } from '../lib/project-root.ts';
 import { offlineTerraformEnv } from './terraform-offline.ts';
 
 const COMMANDS_THAT_LOCK_PROVIDERS = ['plan', 'diff', 'deploy', 'apply', 'destroy'];
@@ -46,7 +47,7 @@ export function runCdktf(projectRoot: string, args: readonly string[], env: Node
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const invocation = cdktfInvocation(process.cwd(), process.argv.slice(2));
+  const invocation = cdktfInvocation(findProjectRoot(), process.argv.slice(2));
   const child = spawn(invocation.command, invocation.args, { stdio: 'inherit', env: invocation.env });
   child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { decryptSecret } from '../../lib/cipher.ts';
 import { KmsSecretsError } from '../../lib/errors.ts';
 import { parseSecretPath } from '../../lib/naming.ts';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
@@ -38,7 +39,7 @@ export const decrypt: Command = {
     }
     if (positionals.length !== 1) throw new KmsSecretsError('decrypt takes exactly one <service>/<secret>', { hint: USAGE.split('\n')[0] });
     if (values.reveal && values.output !== undefined) throw new KmsSecretsError('decrypt takes --reveal or --output, not both', { hint: USAGE.split('\n')[0] });
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const output = values.output === undefined ? undefined : outputFile(projectRoot, values.output);
     const settings = loadSettings(projectRoot);
     const { env } = chooseEnv(projectRoot, settings, values.env);

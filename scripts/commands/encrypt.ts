@@ -7,6 +7,7 @@ import { KmsSecretsError, NamingError } from '../../lib/errors.ts';
 import { KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
 import { loaderVariableProblem } from '../../lib/loader-variables.ts';
 import { envVarName, parseSecretPath, secretNameProblem } from '../../lib/naming.ts';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
@@ -52,7 +53,7 @@ export const encrypt: Command = {
     if (positionals.length !== 1) {
       throw new KmsSecretsError('encrypt takes exactly one <service>/<secret>; the value is never an argument', { hint: USAGE.split('\n')[0] });
     }
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const settings = loadSettings(projectRoot);
     const { env, isNew } = chooseEnv(projectRoot, settings, values.env, true);
     const ref = parseSecretPath(env, positionals[0]!);

@@ -1,5 +1,6 @@
 /** `kms-secrets list`: what the tree holds, read from the files and git alone — no KMS call, no decryption. */
 import { relative, sep } from 'node:path';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR, type SecretFile } from '../../lib/tree.ts';
 import { lastChangeDates } from '../git-dates.ts';
@@ -24,7 +25,7 @@ export const list: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const settings = loadSettings(projectRoot);
     // SECRETS_ENV does not narrow the list: without --env, list shows everything.
     const env = values.env === undefined ? undefined : chooseEnv(projectRoot, settings, values.env).env;

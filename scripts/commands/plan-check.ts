@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { KmsSecretsError } from '../../lib/errors.ts';
 import { assertEnvName } from '../../lib/naming.ts';
 import { PlanFormatError, planVerdict, type PlannedChange, type PlanVerdict } from '../../lib/plan-verdict.ts';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { runCdktf } from '../cdktf.ts';
 import { runTerraform } from '../terraform.ts';
 import { parseCommandArgs } from '../options.ts';
@@ -44,7 +45,7 @@ export const planCheck: Command = {
     if (positionals.length !== 1) throw new KmsSecretsError('plan-check takes exactly one env, e.g. kms-secrets plan-check staging', { hint: USAGE.split('\n')[0] });
     const env = positionals[0]!;
     assertEnvName(env);
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const stackDir = join(projectRoot, 'cdktf.out', 'stacks', env);
     const planJson = values.plan === undefined ? await planEnv(projectRoot, env, stackDir) : await readPlan(projectRoot, resolve(values.plan), stackDir);
     let verdict: PlanVerdict;

@@ -11,6 +11,7 @@ import type { KMS } from '@aws-sdk/client-kms';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { decryptSecret, encryptSecret, reencryptBlob } from '../../lib/cipher.ts';
 import { KmsSecretsError } from '../../lib/errors.ts';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import type { SecretFile } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
@@ -43,7 +44,7 @@ export const reencrypt: Command = {
     if (values.env === undefined) {
       throw new KmsSecretsError('reencrypt needs --env: it rewrites every secret of one env, so the env is never implied', { hint: USAGE.split('\n')[0] });
     }
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const settings = loadSettings(projectRoot);
     const { env } = chooseEnv(projectRoot, settings, values.env);
     const envSettings = settings.forEnv(env);

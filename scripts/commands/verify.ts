@@ -1,6 +1,7 @@
 /** `kms-secrets verify`: checks the secrets tree, for CI and a pre-commit hook; exit 1 lists every problem. */
 import { parseArgs } from 'node:util';
 import { SecretsTreeError } from '../../lib/errors.ts';
+import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { scanSecretsTree } from '../../lib/tree.ts';
 import type { Command } from './index.ts';
@@ -13,7 +14,7 @@ export const verify: Command = {
       process.stdout.write('usage: kms-secrets verify\n\nChecks every file under secrets/<env>/<service>/<name>; exits 1 listing each problem.\n');
       return 0;
     }
-    const projectRoot = process.cwd();
+    const projectRoot = findProjectRoot();
     const tree = await scanSecretsTree(projectRoot, loadSettings(projectRoot));
     if (tree.problems.length > 0) throw new SecretsTreeError(tree.problems);
     const services = new Set(tree.files.map((file) => `${file.env}/${file.service}`));

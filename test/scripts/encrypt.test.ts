@@ -263,6 +263,19 @@ describe('refusals name the rule', () => {
     expect(filesIn(elsewhere)).toEqual([]);
   });
 
+  test('from a subdirectory of the project (inside secrets/demo), it acts on the project, as git does', async () => {
+    project = localProject();
+    const inside = join(project.root, 'secrets', 'demo');
+    const encrypted = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v', cwd: inside });
+    const listed = await cli(aws, project, ['list'], { cwd: join(project.root, 'secrets') });
+
+    expect(encrypted.code, encrypted.stderr).toBe(0);
+    expect(encrypted.stdout).toMatch(/^env demo: wrote secrets\/demo\/api\/password/);
+    expect(filesIn(join(project.root, 'secrets', 'demo', 'api'))).toEqual(['password']);
+    expect(existsSync(join(inside, 'secrets'))).toBe(false);
+    expect(listed.stdout).toMatch(/^demo +api +password +PASSWORD /m);
+  });
+
   test('the value is never an argument', async () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', 'hunter2'], { input: 'v' });
