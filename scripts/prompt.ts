@@ -9,10 +9,13 @@ const CTRL_C = 0x03;
 const CTRL_D = 0x04;
 const CTRL_U = 0x15;
 const BACKSPACE = new Set([0x7f, 0x08]);
+/** Input waiting in the terminal arrives within this long of reading it: what is typed ahead is dropped. */
+const TYPE_AHEAD_MS = 50;
 
 /**
  * Asks each prompt in turn on stderr and reads one hidden line per prompt from the terminal on stdin.
- * Ctrl-C ends the process with SIGINT, as anywhere else; Ctrl-D on an empty line answers empty.
+ * Ctrl-C ends the process with SIGINT, as anywhere else; Ctrl-D on an empty line answers empty. What
+ * was typed before the first prompt appeared is dropped, never taken as an answer.
  */
 export function readHiddenLines(prompts: readonly string[]): Promise<Buffer[]> {
   const input = process.stdin as ReadStream;
@@ -57,9 +60,27 @@ export function readHiddenLines(prompts: readonly string[]): Promise<Buffer[]> {
     };
     // Echo goes off before the prompt shows, so nothing typed in answer to it can reach the screen.
     input.setRawMode(true);
-    process.stderr.write(prompts[0]!);
-    input.on('data', onData);
+    // Keys typed before the prompt (the terminal already echoed them) are no answer to it: read and drop
+    // whatever is waiting, then ask.
+    let early = 0;
+    const dropTypeAhead = (chunk: Buffer) => {
+      if (chunk.includes(CTRL_C)) {
+        chunk.fill(0);
+        stop();
+        process.kill(process.pid, 'SIGINT');
+        return;
+      }
+      early += chunk.length;
+      chunk.fill(0);
+    };
+    input.on('data', dropTypeAhead);
     input.resume();
+    setTimeout(() => {
+      input.off('data', dropTypeAhead);
+      if (early > 0) process.stderr.write(`(ignored ${early} key${early === 1 ? '' : 's'} typed before the prompt)\n`);
+      process.stderr.write(prompts[0]!);
+      input.on('data', onData);
+    }, TYPE_AHEAD_MS);
   });
 }
 

@@ -41,6 +41,19 @@ describe('the value round-trips through KMS from every input', () => {
     expect((await decrypted('typed')).toString()).toBe(value);
   });
 
+  test('keys typed before the prompt appears are dropped, not taken as an answer', async () => {
+    project = localProject();
+    const typedEarly = `typed-early-${randomBytes(4).toString('hex')}`;
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/password'], [
+      { after: '(hidden): ', type: 'the-real-value\r' },
+      { after: 'confirm: ', type: 'the-real-value\r' },
+    ], {}, `${typedEarly}\r`);
+
+    expect(run.code, run.screen).toBe(0);
+    expect(run.screen).toMatch(/\(ignored \d+ keys typed before the prompt\)/);
+    expect((await decrypted('password')).toString()).toBe('the-real-value');
+  });
+
   test('two different answers at the prompt write nothing', async () => {
     project = localProject();
     const run = await runInTerminal(aws, project, ['encrypt', 'api/typo'], [

@@ -134,10 +134,13 @@ export interface TerminalRun {
  */
 export function runInTerminal(
   aws: Aws, project: TestProject, args: readonly string[], answers: readonly { after: string; type: string }[] = [], env: NodeJS.ProcessEnv = {},
+  typeAhead?: string,
 ): Promise<TerminalRun> {
   const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: project.root, env: aws.cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    // Keys typed before anything is on the screen, as an impatient user does.
+    if (typeAhead !== undefined) child.stdin.write(typeAhead);
     let screen = '';
     let next = 0;
     let searchFrom = 0;
