@@ -54,17 +54,41 @@ export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8A
   // Discovery: the message names its own key; KMS still checks the caller's right to use it.
   const { sdk, client } = await loadEncryptionSdk();
   const keyring = new sdk.KmsKeyringNode({ discovery: true, clientProvider: () => kms });
-  const { plaintext, messageHeader } = await client.decrypt(keyring, ciphertext);
-  // The Encryption SDK returns the message's context without comparing it to anything: we must.
-  for (const [key, value] of Object.entries(context)) {
-    if (messageHeader.encryptionContext[key] !== value) {
-      plaintext.fill(0);
-      throw new EncryptionContextMismatchError(`${describe(ref)}: the envelope was encrypted for another place (encryption context ${key} differs)`, {
-        hint: 'a ciphertext cannot be moved between envs, services or names; encrypt the value again at its place',
-      });
-    }
-  }
+  const materials = new sdk.NodeDefaultCryptographicMaterialsManager(keyring);
+  // The Encryption SDK asks KMS with the message's own context and compares it to nothing: we compare it to
+  // the place first, so a moved envelope is "another place", as a moved KMS blob is, before KMS is asked.
+  // (The SDK's classes are frozen: the check is a property of an object built on the manager, not an assignment.)
+  const atItsPlace = Object.create(materials, {
+    decryptMaterials: {
+      value(request: Parameters<typeof materials.decryptMaterials>[0]) {
+        for (const [key, value] of Object.entries(context)) {
+          if (request.encryptionContext[key] !== value) {
+            throw new EncryptionContextMismatchError(`${describe(ref)}: the envelope was encrypted for another place (encryption context ${key} differs)`, {
+              hint: 'a ciphertext cannot be moved between envs, services or names; encrypt the value again at its place',
+            });
+          }
+        }
+        return materials.decryptMaterials(request);
+      },
+    },
+  }) as typeof materials;
+  const { plaintext } = await client.decrypt(atItsPlace, ciphertext).catch((error: unknown) => {
+    throw error instanceof EncryptionContextMismatchError ? error : kmsErrorWithin(error);
+  });
   return plaintext;
+}
+
+/**
+ * The Encryption SDK reports a refused data key as "Unable to decrypt data key …" with KMS's own errors
+ * inside its message: the first of them, by its name, so it is told apart as a KMS blob's error is.
+ */
+function kmsErrorWithin(error: unknown): unknown {
+  const message = (error as Error)?.message ?? '';
+  const inner = /\b(AccessDeniedException|InvalidCiphertextException|IncorrectKeyException|ThrottlingException|DisabledException|KMSInvalidStateException|NotFoundException)\b:? *([^\n]*)/.exec(message);
+  if (!inner) return error;
+  const kmsError = new Error(inner[2]!.trim() || inner[1], { cause: error });
+  kmsError.name = inner[1]!;
+  return kmsError;
 }
 
 /** Moves a KMS-format ciphertext to `toKeyId` with KMS ReEncrypt: the plaintext never leaves KMS. */

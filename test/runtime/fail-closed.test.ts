@@ -3,7 +3,7 @@
  * stderr has one line per failure naming the secret and the kind of cause. And what is only transient
  * (throttling, 500s) is retried to success.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNT_ID } from '../../local/index.ts';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
@@ -72,6 +72,24 @@ describe('the command never starts when', () => {
     const run = await execChild(store, ['--service', 'moved']);
 
     expectNotStarted(run, /kms-secrets: moved\/session-key: context mismatch \(/);
+  });
+
+  test('an envelope moved under the task role\'s own service: context mismatch, before KMS is asked', async () => {
+    await putSecrets(store, { 'api/moved-cert': secretValue('moved-cert').padEnd(5_000, 'x') }, (path) => ({ env: store.env, service: 'web', name: path.split('/')[1]! }));
+    const api = await roleWithPolicy(store.endpoint.url, 'api-task-envelope', serviceStatements({ list: 'api', read: 'api', decrypt: 'api' }));
+    const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, {}, api));
+    await store.clients.s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: 'api/moved-cert' }));
+
+    expectNotStarted(run, /kms-secrets: api\/moved-cert: context mismatch \(secret api\/moved-cert \(env staging\): the envelope was encrypted for another place \(encryption context service differs\)\)/);
+  });
+
+  test('an envelope the task role may not decrypt: AccessDenied, as for a KMS blob', async () => {
+    await putSecrets(store, { 'api/tls-cert': secretValue('tls-cert').padEnd(5_000, 'x') });
+    const leaky = await roleWithPolicy(store.endpoint.url, 'leaky-task-envelope', serviceStatements({ list: 'api', read: 'api', decrypt: 'web' }));
+    const run = await execChild(store, ['--service', 'api'], [], runtimeEnv(store, {}, leaky));
+    await store.clients.s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: 'api/tls-cert' }));
+
+    expectNotStarted(run, /kms-secrets: api\/tls-cert: AccessDenied \(AccessDeniedException: .*kms:Decrypt/);
   });
 
   test('an object is not ciphertext, and its content is not shown', async () => {
