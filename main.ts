@@ -5,29 +5,36 @@ import { fileURLToPath } from 'node:url';
 import { KmsSecretsError } from './lib/errors.ts';
 import { loadSettings } from './lib/settings.ts';
 import { loadSecretsTree } from './lib/tree.ts';
+import { findProviderMirror, linkProviderMirror, writeProviderLock } from './scripts/terraform-offline.ts';
 import { EnvironmentStack } from './stacks/environment-stack.ts';
 
 const projectRoot = dirname(fileURLToPath(import.meta.url));
-const { settings, tree } = await load().catch((error: unknown) => {
-  // A bad tree or settings file is the user's to fix: its message, not a stack trace in cdktf's output.
+
+try {
+  const settings = loadSettings(projectRoot);
+  const tree = await loadSecretsTree(projectRoot, settings);
+  const app = new App();
+  for (const env of tree.environments) {
+    new EnvironmentStack(app, env, {
+      env,
+      settings: settings.forEnv(env),
+      files: tree.files.filter((file) => file.env === env),
+      projectRoot,
+      terraformDir: join(app.outdir, 'stacks', env),
+    });
+  }
+  app.synth();
+  // Plain `cdktf plan|deploy` (or npx cdktf) offline: Terraform also takes providers from terraform.d/plugins
+  // in the folder it runs in, so each stack's folder links to the provider mirror, where there is one.
+  // And plain `cdktf deploy` locks providers from the registry unless a lock file exists: the mirror's.
+  const mirror = findProviderMirror();
+  for (const env of mirror ? tree.environments : []) {
+    linkProviderMirror(join(app.outdir, 'stacks', env), mirror!);
+    await writeProviderLock(join(app.outdir, 'stacks', env), mirror!);
+  }
+} catch (error) {
+  // A bad tree, settings file or env is the user's to fix: its message, not a stack trace in cdktf's output.
   if (!(error instanceof KmsSecretsError)) throw error;
   process.stderr.write(`kms-secrets: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
   process.exit(1);
-});
-
-async function load() {
-  const settings = loadSettings(projectRoot);
-  return { settings, tree: await loadSecretsTree(projectRoot, settings) };
 }
-
-const app = new App();
-for (const env of tree.environments) {
-  new EnvironmentStack(app, env, {
-    env,
-    settings: settings.forEnv(env),
-    files: tree.files.filter((file) => file.env === env),
-    projectRoot,
-    terraformDir: join(app.outdir, 'stacks', env),
-  });
-}
-app.synth();

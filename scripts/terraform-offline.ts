@@ -2,7 +2,8 @@
  * Runs Terraform (through cdktf) offline from a filesystem mirror of the AWS provider: a CLI config whose provider_installation uses the mirror and excludes direct downloads.
  * The mirror is taken from TF_PROVIDER_MIRROR, or discovered; it is never hard-coded in the project.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -72,4 +73,62 @@ export function offlineTerraformEnv(workDir: string, env: NodeJS.ProcessEnv = pr
     '',
   ].join('\n'));
   return { TF_CLI_CONFIG_FILE: configFile, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+}
+
+/**
+ * Lets Terraform run in `stackDir` find the provider in `mirror` without any CLI config: terraform.d/plugins
+ * in Terraform's working folder is one of its implied local mirror folders (used for the providers it holds,
+ * with the registry for the rest).
+ */
+export function linkProviderMirror(stackDir: string, mirror: string): void {
+  const link = join(stackDir, 'terraform.d', 'plugins');
+  try {
+    if (readlinkSync(link) === mirror) return;
+    rmSync(link, { force: true });
+  } catch {
+    // not there yet
+  }
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync(mirror, link);
+}
+
+/**
+ * Plain `cdktf deploy` runs `terraform providers lock`, which asks the registry, whenever the stack's folder
+ * has no lock file for the provider. Offline, the mirror is the lock: this writes the one `terraform init`
+ * would write from it (the h1 hash of this platform's package in the mirror), where none exists yet.
+ */
+export async function writeProviderLock(stackDir: string, mirror: string): Promise<void> {
+  const lockFile = join(stackDir, '.terraform.lock.hcl');
+  const platform = `${process.platform}_${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  const packageDir = join(mirror, PROVIDER_PATH, platform);
+  if (existsSync(lockFile) || !existsSync(packageDir)) return;
+  mkdirSync(stackDir, { recursive: true });
+  writeFileSync(lockFile, [
+    '# This file is maintained automatically by "terraform init".',
+    '# Manual edits may be lost in future updates.',
+    '',
+    'provider "registry.terraform.io/hashicorp/aws" {',
+    `  version     = "${AWS_PROVIDER_VERSION}"`,
+    `  constraints = "${AWS_PROVIDER_VERSION}"`,
+    '  hashes = [',
+    `    "${await packageHashV1(packageDir)}",`,
+    '  ]',
+    '}',
+    '',
+  ].join('\n'));
+}
+
+/** Terraform's "h1:" hash of an unpacked provider package (Go's dirhash.Hash1): SHA-256 over each file's SHA-256 and path, sorted. */
+async function packageHashV1(dir: string): Promise<string> {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+  const summary = createHash('sha256');
+  for (const file of files) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(join(dir, file))) hash.update(chunk as Buffer);
+    summary.update(`${hash.digest('hex')}  ${file}\n`);
+  }
+  return `h1:${summary.digest('base64')}`;
 }

@@ -1,5 +1,7 @@
 /** What cdktf runs (`npx tsx main.ts`, from cdktf.json): a bad tree or settings file is its message, not a stack trace. */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { makeProject, type TestProject } from '../support/project.ts';
 
@@ -30,3 +32,17 @@ test('a broken settings file: its problem, and exit 1', () => {
   expect(run.stderr).toMatch(/^kms-secrets: .*kms-secrets\.json/);
   expect(run.stderr).not.toMatch(/^\s+at /m);
 });
+
+test('a local env without a local endpoint: the problem and how to start one, and exit 1', () => {
+  project = makeProject({ app: true, settings: { environments: { demo: { local: true } } } });
+  mkdirSync(join(project.root, 'secrets', 'demo'));
+  const run = spawnSync('npx', ['tsx', 'main.ts'], { cwd: project.root, encoding: 'utf8', env: withoutEndpoint() });
+
+  expect(run.status).toBe(1);
+  expect(run.stderr).toContain('kms-secrets: env "demo" is marked local, but no local endpoint is known\nhint: start it with `npm run local`');
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+});
+
+function withoutEndpoint(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')));
+}
