@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { envVarName } from '../../lib/naming.ts';
 import { runDemo, type DemoResult } from '../../scripts/demo.ts';
 import { filesContaining } from '../support/markers.ts';
-import { describeWithTerraform } from '../support/terraform.ts';
+import { describeWithTerraform, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const MARKER = 'MARKER-PLAINTEXT-d3m0';
 const secrets = [
@@ -19,7 +19,7 @@ describeWithTerraform('npm run demo, end to end', () => {
 
   beforeAll(async () => {
     result = await runDemo({ secrets, write: (line) => output.push(line), keepWorkspace: true });
-  }, 400_000);
+  }, TERRAFORM_TIMEOUT_MS);
   afterAll(() => {
     if (result) rmSync(result.workspace, { recursive: true, force: true });
   });

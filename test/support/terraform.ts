@@ -5,6 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { describe } from 'vitest';
 
+/**
+ * The time limit of every test that runs Terraform or cdktf: only there to end a hang. A busy machine makes
+ * Terraform slow (the provider's polling, the plugin's start), and a test must not fail for that.
+ */
+export const TERRAFORM_TIMEOUT_MS = 15 * 60_000;
+
 export function terraformAvailable(): boolean {
   return spawnSync('terraform', ['version'], { stdio: 'ignore' }).status === 0;
 }

@@ -27,7 +27,7 @@ import { runCli } from '../support/cli.ts';
 import { filesContaining, marker } from '../support/markers.ts';
 import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { assumeRole, credentialsEnv, ecsTaskCredentials, ecsTaskCredentialsEnv, roleWithPolicy, type RoleCredentials } from '../support/roles.ts';
-import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const ROOT = `arn:aws:iam::${ACCOUNT_ID}:root`;
 const role = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
@@ -104,7 +104,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
     }
     for (const service of ['api', 'web']) as[`demo task-${service}`] = principal(await ecsTaskCredentials(aws.endpoint.url, iamName('demo', `task-${service}`)));
     as['power user'] = principal(await roleWithPolicy(aws.endpoint.url, 'power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*', 'iam:Get*'], Resource: '*' }]));
-  }, 420_000);
+  }, TERRAFORM_TIMEOUT_MS);
   afterAll(async () => {
     project?.remove();
     await aws?.close();
@@ -132,7 +132,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       expect(apply.output).toMatch(/Apply complete! Resources: 0 added, 2 changed, 0 destroyed/);
       const asDeployer = aws.endpoint.requests().slice(before).filter((r) => r.accessKeyId === as['demo deployer']!.credentials.accessKeyId);
       expect(asDeployer.filter((r) => r.error)).toEqual([]);
-    }, 240_000);
+    }, TERRAFORM_TIMEOUT_MS);
 
     it('the task role now starts its app with the rotated secret', async () => {
       const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', 'process.exit(process.env.DB_PASSWORD.length)'],
@@ -157,7 +157,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       } finally {
         rmSync(join(project.root, 'secrets/demo/billing'), { recursive: true });
       }
-    }, 240_000);
+    }, TERRAFORM_TIMEOUT_MS);
   });
 
   describe('a loader variable planted by a developer never reaches the app', () => {
@@ -182,7 +182,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       } finally {
         rmSync(join(project.root, planted));
       }
-    }, 120_000);
+    }, TERRAFORM_TIMEOUT_MS);
 
     it('is refused by exec when put in the bucket directly, past git', async () => {
       const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', 'node-options'), Buffer.from('--require=/tmp/x.js'));

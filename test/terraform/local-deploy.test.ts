@@ -14,7 +14,7 @@ import { startEndpoint, type TestEndpoint } from '../local/support.ts';
 import { filesContaining } from '../support/markers.ts';
 import { makeProject, type TestProject } from '../support/project.ts';
 import { assumeRole, credentialsEnv, roleWithPolicy } from '../support/roles.ts';
-import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const MARKER = 'MARKER-PLAINTEXT-3b9d41';
 const KMS_CRYPTO = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncrypt']);
@@ -46,7 +46,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     await writeSecret('api', 'tls.crt', `${MARKER}-cert-`.padEnd(5000, 'x'));
     await writeSecret('web', 'session-key', `${MARKER}-session`);
     adminEnv = envWithoutAws(terraformProviderEnv(aws.endpoint.url));
-  }, 60_000);
+  }, TERRAFORM_TIMEOUT_MS);
   afterAll(async () => {
     project?.remove();
     await aws?.close();
@@ -59,7 +59,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     const listed = await aws.clients().s3.send(new ListObjectsV2Command({ Bucket: 'kms-secrets-demo-secrets' }));
     expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['api/db-password', 'api/tls.crt', 'web/session-key']);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
-  }, 240_000);
+  }, TERRAFORM_TIMEOUT_MS);
 
   it('plans no changes right after, with zero KMS cryptographic calls', async () => {
     const before = aws.endpoint.requests().length;
@@ -67,7 +67,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(plan.code, plan.output).toBe(0);
     expect(plan.output).toMatch(/No changes\./);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
-  }, 180_000);
+  }, TERRAFORM_TIMEOUT_MS);
 
   it('plans with the ci-plan role, whose credentials carry no KMS cryptographic right', async () => {
     const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo.ci-plan');
@@ -80,7 +80,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(asCi.length).toBeGreaterThan(10);
     expect(asCi.filter((r) => /AccessDenied/.test(r.error ?? ''))).toEqual([]);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
-  }, 180_000);
+  }, TERRAFORM_TIMEOUT_MS);
 
   it('plans a new environment with credentials that carry no KMS right at all', async () => {
     project.write('kms-secrets.json', JSON.stringify({ environments: {
@@ -94,7 +94,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(plan.code, plan.output).toBe(0);
     expect(plan.output).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
     expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
-  }, 180_000);
+  }, TERRAFORM_TIMEOUT_MS);
 
   it('a changed ciphertext file updates exactly that object', async () => {
     await writeSecret('web', 'session-key', `${MARKER}-rotated`);
@@ -104,7 +104,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(deploy.output).toMatch(/0 added, 1 changed, 0 destroyed/);
     const puts = aws.endpoint.requests().slice(before).filter((r) => r.operation === 'PutObject');
     expect(puts).toHaveLength(1);
-  }, 240_000);
+  }, TERRAFORM_TIMEOUT_MS);
 
   it('never writes the plaintext to the state, the synthesized files or the endpoint\'s state', () => {
     expect(readFileSync(join(project.root, 'state/demo.tfstate'), 'utf8')).toContain('api/db-password');
@@ -116,5 +116,5 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(destroy.code, destroy.output).toBe(0);
     await expect(aws.clients().s3.send(new HeadBucketCommand({ Bucket: 'kms-secrets-demo-secrets' }))).rejects.toThrow();
     expect(JSON.parse(readFileSync(join(project.root, 'state/demo.tfstate'), 'utf8')).resources).toEqual([]);
-  }, 240_000);
+  }, TERRAFORM_TIMEOUT_MS);
 });

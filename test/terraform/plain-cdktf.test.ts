@@ -11,7 +11,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findProviderMirror } from '../../scripts/terraform-offline.ts';
 import { fakeCiphertext, makeProject, type TestProject } from '../support/project.ts';
-import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 describeWithTerraform('plain cdktf, offline, with a provider mirror', () => {
   let project: TestProject;
@@ -27,7 +27,7 @@ describeWithTerraform('plain cdktf, offline, with a provider mirror', () => {
     const cdktf = join(project.root, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
     const run = spawnSync(process.execPath, [cdktf, 'plan', 'staging', '--var', 'offline_plan=true'], { cwd: project.root, env, encoding: 'utf8' });
     plan = { status: run.status, output: stripVTControlCharacters(`${run.stdout}${run.stderr}`) };
-  }, 240_000);
+  }, TERRAFORM_TIMEOUT_MS);
   afterAll(() => project?.remove());
 
   it('plans, with the provider from the mirror and no registry', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cdktfInvocation, runCdktf, type CdktfRun } from '../../scripts/cdktf.ts';
 import { fakeCiphertext, makeProject, type TestProject } from '../support/project.ts';
-import { describeWithTerraform, envWithoutAws } from '../support/terraform.ts';
+import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const noAws = envWithoutAws();
 
@@ -34,7 +34,7 @@ describeWithTerraform('cdktf plan, for real and offline, with no AWS credentials
       },
     });
     plan = await runCdktf(project.root, ['plan', 'staging', '--var', 'offline_plan=true'], noAws);
-  }, 180_000);
+  }, TERRAFORM_TIMEOUT_MS);
   afterAll(() => project?.remove());
 
   it('plans the staging stack without any AWS credential in the environment', () => {
@@ -79,7 +79,7 @@ describeWithTerraform('cdktf plan, for real and offline, with no AWS credentials
     const wrong = await runCdktf(project.root, ['plan', 'production', '--var', 'env=staging', '--var', 'offline_plan=true'], noAws);
     expect(wrong.code).not.toBe(0);
     expect(wrong.output.replace(/\s+/g, ' ')).toMatch(/This is the "production" stack, but env is "staging"/);
-  }, 120_000);
+  }, TERRAFORM_TIMEOUT_MS);
 });
 
 describeWithTerraform('cdktf deploy --var env=<env> on a one-environment tree', () => {
@@ -94,5 +94,5 @@ describeWithTerraform('cdktf deploy --var env=<env> on a one-environment tree', 
     } finally {
       project.remove();
     }
-  }, 180_000);
+  }, TERRAFORM_TIMEOUT_MS);
 });
