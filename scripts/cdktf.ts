@@ -33,14 +33,18 @@ export function cdktfInvocation(projectRoot: string, args: readonly string[], en
   };
 }
 
-/** Runs cdktf to completion, collecting its output (for tests and the demo). */
-export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CdktfRun> {
+/** Runs cdktf to completion, collecting its output (for tests and the demo); `onOutput` sees it as it comes. */
+export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, onOutput?: (text: string) => void): Promise<CdktfRun> {
   const invocation = cdktfInvocation(projectRoot, args, env);
   return new Promise((resolve, reject) => {
     const child = spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const collect = (chunk: Buffer) => {
+      output += chunk;
+      onOutput?.(stripVTControlCharacters(chunk.toString('utf8')));
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }));
   });

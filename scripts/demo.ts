@@ -58,6 +58,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const workspace = mkdtempSync(join(tmpdir(), 'kms-secrets-demo-'));
   const endpoint = await start({ dir: join(workspace, '.local-aws') });
   const steps = stepper(write, 7);
+  // Ctrl-C (or a stop) leaves nothing behind: the throw-away folder, with the endpoint's state, goes too.
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const other of STOP_SIGNALS) process.off(other, onSignal);
+    if (!options.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
+    void endpoint.stop().finally(() => process.kill(process.pid, signal));
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     steps.next(`Started the embedded local AWS endpoint at ${endpoint.url} (KMS, S3, IAM, STS on loopback)`);
     copyApp(PROJECT_ROOT, workspace);
@@ -113,10 +120,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     write(`\nDemo finished in ${seconds.toFixed(0)} s: encrypt → deploy → exec worked, and CI can plan without decrypt rights.`);
     return { workspace, serviceReport: exec.output, ciPlanSucceeded, ciDecryptDenied, seconds };
   } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     await endpoint.stop();
     if (!options.keepWorkspace) rmSync(workspace, { recursive: true, force: true });
   }
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function randomSecrets(): DemoSecret[] {
   const pem = (bytes: Buffer) => `-----BEGIN CERTIFICATE-----\n${bytes.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
@@ -138,10 +148,46 @@ function requireTerraform(): void {
 }
 
 async function cdktf(workspace: string, args: string[], env: NodeJS.ProcessEnv, steps: ReturnType<typeof stepper>): Promise<void> {
-  const result = await runCdktf(workspace, args, env);
+  const progress = new TerraformProgress();
+  const started = performance.now();
+  // Terraform is silent for a minute at a time: say every 10 s what it is waiting for.
+  const ticker = setInterval(() => steps.detail(`${((performance.now() - started) / 1000).toFixed(0)} s: ${progress.describe()}`), PROGRESS_EVERY_MS);
+  const result = await runCdktf(workspace, args, env, (text) => progress.read(text)).finally(() => clearInterval(ticker));
   if (result.code !== 0) throw new DemoError(`cdktf ${args.join(' ')} failed:\n${result.output.slice(-3000)}`);
   const summary = result.output.match(/Apply complete! Resources: [^\n]*/)?.[0];
   steps.detail(summary ?? 'done');
+}
+
+const PROGRESS_EVERY_MS = 10_000;
+
+/** What a cdktf run is doing, from Terraform's own lines ("aws_kms_key.key_1A2B: Creating..."). */
+export class TerraformProgress {
+  private phase = 'synthesizing the stack';
+  private readonly inFlight = new Set<string>();
+  private done = 0;
+
+  read(text: string): void {
+    for (const line of text.split('\n')) {
+      if (/Initializing (the backend|provider plugins)/.test(line)) this.phase = 'terraform init';
+      else if (/Terraform will perform the following actions|Refreshing state|Reading\.\.\./.test(line)) this.phase = 'planning';
+      const started = /(\w+\.[\w-]+?)(?:_[0-9A-F]{8})?: (?:Creating|Modifying|Destroying)\.\.\./.exec(line);
+      if (started) {
+        this.phase = 'applying';
+        this.inFlight.add(started[1]!);
+      }
+      const finished = /(\w+\.[\w-]+?)(?:_[0-9A-F]{8})?: (?:Creation|Modifications|Destruction) complete/.exec(line);
+      if (finished && this.inFlight.delete(finished[1]!)) this.done += 1;
+    }
+  }
+
+  describe(): string {
+    if (this.phase !== 'applying') return this.phase;
+    const waiting = [...this.inFlight];
+    const lifecycle = waiting.some((address) => address.startsWith('aws_s3_bucket_lifecycle_configuration'))
+      ? ' (the AWS provider polls a new lifecycle rule until it reads back the same for a while: about a minute, on AWS too)'
+      : '';
+    return waiting.length === 0 ? `applying, ${this.done} done` : `${this.done} done, waiting for ${waiting.join(', ')}${lifecycle}`;
+  }
 }
 
 async function assumeRole(endpoint: string, role: string): Promise<Record<string, string>> {

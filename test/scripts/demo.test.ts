@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { envVarName } from '../../lib/naming.ts';
 import { runDemo, type DemoResult } from '../../scripts/demo.ts';
 import { filesContaining } from '../support/markers.ts';
+import { REPO_ROOT } from '../support/project.ts';
 import { describeWithTerraform, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const MARKER = 'MARKER-PLAINTEXT-d3m0';
@@ -30,6 +34,10 @@ describeWithTerraform('npm run demo, end to end', () => {
     expect(text).toMatch(/Demo finished in \d+ s/);
   });
 
+  it('says every 10 s what Terraform is doing while it works', () => {
+    expect(output.some((line) => /^ {8}\d+ s: (terraform init|planning|applying|\d+ done, waiting for aws_)/.test(line))).toBe(true);
+  });
+
   it('starts the sample service with every secret, proven by fingerprints', () => {
     for (const { name, value } of secrets) {
       const fingerprint = createHash('sha256').update(value).digest('hex').slice(0, 12);
@@ -46,4 +54,23 @@ describeWithTerraform('npm run demo, end to end', () => {
     expect(output.join('\n')).not.toContain(MARKER);
     expect(filesContaining([result.workspace], MARKER)).toEqual([]);
   });
+});
+
+describeWithTerraform('npm run demo, stopped with Ctrl-C', () => {
+  it('removes its throw-away folder, with the local endpoint\'s state', async () => {
+    const demo = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'demo.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    demo.stdout.on('data', (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => demo.on('close', (code, signal) => resolve(signal ? 128 + constants.signals[signal] : code)));
+    let workspace: string | undefined;
+    for (const until = Date.now() + 60_000; !workspace && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      workspace = /throw-away project: (\S+)/.exec(output)?.[1];
+    }
+    expect(workspace, output).toBeDefined();
+    expect(existsSync(workspace!)).toBe(true);
+    demo.kill('SIGINT');
+
+    expect(await exited, 'ended by SIGINT: 128 + 2, as tsx reports it').toBe(130);
+    expect(existsSync(workspace!)).toBe(false);
+  }, TERRAFORM_TIMEOUT_MS);
 });
