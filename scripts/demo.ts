@@ -165,6 +165,7 @@ export class TerraformProgress {
   private phase = 'synthesizing the stack';
   private readonly inFlight = new Set<string>();
   private done = 0;
+  private lifecycleExplained = false;
 
   read(text: string): void {
     for (const line of text.split('\n')) {
@@ -183,9 +184,10 @@ export class TerraformProgress {
   describe(): string {
     if (this.phase !== 'applying') return this.phase;
     const waiting = [...this.inFlight];
-    const lifecycle = waiting.some((address) => address.startsWith('aws_s3_bucket_lifecycle_configuration'))
-      ? ' (the AWS provider polls a new lifecycle rule until it reads back the same for a while: about a minute, on AWS too)'
-      : '';
+    // Said once: the wait it explains lasts a minute.
+    const explain = !this.lifecycleExplained && waiting.some((address) => address.startsWith('aws_s3_bucket_lifecycle_configuration'));
+    if (explain) this.lifecycleExplained = true;
+    const lifecycle = explain ? ' (the AWS provider polls a new lifecycle rule until it reads back the same for a while: about a minute, on AWS too)' : '';
     return waiting.length === 0 ? `applying, ${this.done} done` : `${this.done} done, waiting for ${waiting.join(', ')}${lifecycle}`;
   }
 }

@@ -2,7 +2,7 @@
 import { expect, test } from 'vitest';
 import { TerraformProgress } from '../../scripts/demo.ts';
 
-test('names the phase, then the resources in flight, and why the lifecycle rule takes a minute', () => {
+test('names the phase, then the resources in flight, and (once) why the lifecycle rule takes a minute', () => {
   const progress = new TerraformProgress();
   expect(progress.describe()).toBe('synthesizing the stack');
 
@@ -17,6 +17,7 @@ test('names the phase, then the resources in flight, and why the lifecycle rule 
   ].join('\n'));
   expect(progress.describe()).toBe('1 done, waiting for aws_kms_key.key, aws_s3_bucket_lifecycle_configuration.bucket_lifecycle'
     + ' (the AWS provider polls a new lifecycle rule until it reads back the same for a while: about a minute, on AWS too)');
+  expect(progress.describe(), 'the reason is given once').toBe('1 done, waiting for aws_kms_key.key, aws_s3_bucket_lifecycle_configuration.bucket_lifecycle');
 
   progress.read('demo  aws_kms_key.key_BD9C4B1E: Creation complete after 2s [id=1234]\ndemo  aws_s3_bucket_lifecycle_configuration.bucket_lifecycle_1A2B3C4D: Creation complete after 55s\n');
   expect(progress.describe()).toBe('applying, 3 done');
