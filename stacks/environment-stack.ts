@@ -50,10 +50,8 @@ export class EnvironmentStack extends TerraformStack {
       default: false,
       description: 'Plan a new environment with no AWS credentials and no AWS calls (a tree check for CI); never for apply.',
     });
-    new AwsProvider(this, 'aws', { ...providerConfig(props), ...offlineSettings(offlinePlan) });
-
     // Terraform cannot pick a state from a variable, so `--var env` can only confirm the stack's own env.
-    new TerraformVariable(this, 'env', {
+    const envVariable = new TerraformVariable(this, 'env', {
       type: 'string',
       default: env,
       description: 'The environment this stack deploys; only its own name is accepted.',
@@ -62,6 +60,11 @@ export class EnvironmentStack extends TerraformStack {
         errorMessage: `This is the "${env}" stack, but env is "\${var.env}". Each environment has its own stack and state: run cdktf deploy \${var.env} (or cdktf deploy ${env} without --var env).`,
       }],
     });
+
+    // The provider's default tags name var.env (the same value, once it is valid): so the provider waits for
+    // the check, and a wrong --var env stops before anything is refreshed, its message first, not after
+    // a line per resource.
+    new AwsProvider(this, 'aws', { ...providerConfig(props, envVariable.stringValue), ...offlineSettings(offlinePlan) });
 
     const partition = partitionOf(settings.region);
     this.key = new SecretsKey(this, 'key', {
@@ -130,12 +133,12 @@ function offlineSettings(offlinePlan: TerraformVariable) {
   };
 }
 
-function providerConfig(props: EnvironmentStackProps) {
+function providerConfig(props: EnvironmentStackProps, env: string) {
   const { settings } = props;
   const base = {
     region: settings.region,
     allowedAccountIds: settings.allowedAccountIds.length > 0 ? [...settings.allowedAccountIds] : undefined,
-    defaultTags: [{ tags: { 'kms-secrets:env': props.env } }],
+    defaultTags: [{ tags: { 'kms-secrets:env': env } }],
   };
   if (!settings.local) return base;
   const endpoint = props.localEndpoint ?? process.env.AWS_ENDPOINT_URL;

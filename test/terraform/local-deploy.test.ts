@@ -69,6 +69,15 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(kmsCryptoCallsSince(before)).toEqual([]);
   }, TERRAFORM_TIMEOUT_MS);
 
+  it('a wrong --var env stops before anything is refreshed or asked of AWS: its message is not buried under the refresh', async () => {
+    const before = aws.endpoint.requests().length;
+    const wrong = await cdktf(['plan', 'demo', '--var', 'env=staging']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.output.replace(/\s+/g, ' ')).toMatch(/This is the "demo" stack, but env is "staging"/);
+    expect(wrong.output).not.toMatch(/Refreshing state/);
+    expect(aws.endpoint.requests().slice(before)).toEqual([]);
+  }, TERRAFORM_TIMEOUT_MS);
+
   it('plans with the ci-plan role, whose credentials carry no KMS cryptographic right', async () => {
     const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo.ci-plan');
     const ciEnv = { ...adminEnv, ...credentialsEnv(ci) };
