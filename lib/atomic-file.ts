@@ -7,9 +7,9 @@
  * of that signal, so Ctrl-C never leaves a stray file behind.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export interface AtomicWriteOptions {
   /** Mode of the new file, set exactly (the umask does not apply). @default 0o644 */
@@ -44,7 +44,7 @@ export interface StagedFile {
  */
 export async function stageFile(path: string, data: Uint8Array, options: AtomicWriteOptions = {}): Promise<StagedFile> {
   const directory = dirname(path);
-  mkdirSync(directory, { recursive: true });
+  makeDirectory(directory);
   // A dot-file: `verify` flags it, and the sidecar removes it, if a crash (SIGKILL, power loss) ever leaves one behind.
   const temp = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   track(temp);
@@ -119,4 +119,17 @@ function removeTempFilesAndDie(signal: NodeJS.Signals): void {
   for (const other of CLEANUP_SIGNALS) process.off(other, removeTempFilesAndDie);
   // Someone else handles this signal (the runtime forwards signals to its child): leave the decision to them.
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+/**
+ * mkdir -p, one level at a time: Node's own recursive mkdir never returns for some paths it cannot create
+ * (`/proc/self/x` spins for ever), where a plain mkdir fails at once with the reason.
+ */
+export function makeDirectory(dir: string, mode = 0o777): void {
+  const missing: string[] = [];
+  for (let path = resolve(dir); !statSync(path, { throwIfNoEntry: false }); path = dirname(path)) {
+    missing.unshift(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing) mkdirSync(path, { mode });
 }

@@ -6,9 +6,9 @@
  * access to the directory, not to the file). All files are staged before any is renamed into place, so a
  * failure part-way changes nothing; temp files a killed run left behind are removed first.
  */
-import { chmod, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isStrayTempFile, stageFile, type StagedFile } from '../lib/atomic-file.ts';
+import { isStrayTempFile, makeDirectory, stageFile, type StagedFile } from '../lib/atomic-file.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { Deadline } from './deadline.ts';
 import { duplicateVariables } from './environ.ts';
@@ -81,7 +81,7 @@ async function prepareDirectory(dir: string): Promise<void> {
   }
   if (existing && !existing.isDirectory()) throw new KmsSecretsError(`--dir ${dir} exists and is not a directory`);
   try {
-    await mkdir(dir, { recursive: true, mode: SECRET_DIR_MODE });
+    makeDirectory(dir, SECRET_DIR_MODE);
     // A volume's mount point exists before we run, with the volume's mode: make it ours alone.
     await chmod(dir, SECRET_DIR_MODE);
     for (const name of await readdir(dir)) {
@@ -93,3 +93,4 @@ async function prepareDirectory(dir: string): Promise<void> {
     });
   }
 }
+

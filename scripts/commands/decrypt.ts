@@ -56,7 +56,10 @@ export const decrypt: Command = {
     try {
       const summary = `env ${env}: ${file} decrypts: ${plaintext.length} bytes, sha256 ${createHash('sha256').update(plaintext).digest('hex')}`;
       if (output) {
-        await writeFileAtomic(output, plaintext, { mode: 0o600 });
+        await writeFileAtomic(output, plaintext, { mode: 0o600 }).catch((error: NodeJS.ErrnoException) => {
+          // fs messages name the path and the errno, never the content.
+          throw new KmsSecretsError(`cannot write --output ${values.output}: ${error.code ?? error.message}; nothing was written`);
+        });
         process.stdout.write(`${summary}; the value is in ${values.output} (mode 0600)\n`);
         return 0;
       }

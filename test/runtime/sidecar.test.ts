@@ -71,6 +71,13 @@ describe('kms-secrets write', () => {
     expect(run.stderr).toContain(`kms-secrets: cannot prepare ${join(file, 'secrets')} for the secret files: ENOTDIR`);
   });
 
+  test('a --dir that cannot be made (/proc/self/x) fails at once, naming it, instead of spinning', async () => {
+    const run = await write('/proc/self/secrets');
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).toMatch(/kms-secrets: cannot prepare \/proc\/self\/secrets for the secret files: (ENOENT|EACCES|EPERM)/);
+  });
+
   test('a failure part-way writes nothing: every file is staged before any is moved into place', async () => {
     const dir = join(store.scratch, 'part-way');
     mkdirSync(join(dir, 'KEYSTORE_P12'), { recursive: true }); // the second file cannot go where a directory is

@@ -84,6 +84,9 @@ describe('what decrypt shows', () => {
     expect(run.stdout).toContain(`; the value is in ${out} (mode 0600)`);
     expect(readFileSync(out)).toEqual(value);
     expect(statSync(out).mode & 0o777).toBe(0o600);
+    const unmakeable = await cli(aws, project, ['decrypt', 'api/blob', '-o', '/proc/self/x/value']);
+    expect(unmakeable.code, 'fails at once, instead of spinning in mkdir').toBe(1);
+    expect(unmakeable.stderr).toMatch(/^kms-secrets: cannot write --output \/proc\/self\/x\/value: (ENOENT|EACCES|EPERM); nothing was written\n$/);
     expect(intoTree.code).toBe(1);
     expect(intoTree.stderr).toMatch(/^kms-secrets: --output secrets\/demo\/api\/plain is inside secrets\/, which holds ciphertext only/);
     expect(existsSync(join(project.root, 'secrets', 'demo', 'api', 'plain'))).toBe(false);
