@@ -1,5 +1,5 @@
 /** `kms-secrets encrypt`: adds or (with --force) replaces one secret; the value never touches a disk. */
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
@@ -62,12 +62,14 @@ export const encrypt: Command = {
     // Refused before the value is asked for, so nobody types a secret only to be told no.
     const loaderProblem = loaderVariableProblem(envVarName(ref.name), envSettings.allowLoaderVariables);
     if (loaderProblem) throw new NamingError(`${file}: ${loaderProblem}`);
+    refuseSymbolicLinks(projectRoot, [SECRETS_DIR, env, ref.service]);
     const twin = sameVariable(join(projectRoot, SECRETS_DIR, env, ref.service), ref.name);
     if (twin) throw new NamingError(`${file}: maps to ${envVarName(ref.name)}, like ${twin} in the same service; rename one of them`);
-    refuseSymbolicLinks(projectRoot, [SECRETS_DIR, env, ref.service]);
-    const replacing = existsSync(join(projectRoot, file));
-    if (replacing && !statSync(join(projectRoot, file)).isFile()) {
-      throw new KmsSecretsError(`${file} is a ${statSync(join(projectRoot, file)).isDirectory() ? 'directory' : 'special file'}, not a secret; nothing was written`, {
+    const existing = lstatSync(join(projectRoot, file), { throwIfNoEntry: false });
+    const replacing = existing !== undefined;
+    if (existing && !existing.isFile()) {
+      const kind = existing.isDirectory() ? 'directory' : existing.isSymbolicLink() ? 'symbolic link' : 'special file';
+      throw new KmsSecretsError(`${file} is a ${kind}, not a secret; nothing was written`, {
         hint: `a secret is a file directly in its service's directory: ${SECRETS_DIR}/${env}/<service>/<secret>`,
       });
     }
