@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { KmsSecretsError } from './lib/errors.ts';
 import { loadSettings } from './lib/settings.ts';
 import { loadSecretsTree } from './lib/tree.ts';
-import { findProviderMirror, linkProviderMirror, writeProviderLock } from './scripts/terraform-offline.ts';
+import { findProviderMirror, linkProviderMirror, providerUnreachable, writeProviderLock } from './scripts/terraform-offline.ts';
 import { EnvironmentStack } from './stacks/environment-stack.ts';
 
 const projectRoot = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +32,9 @@ try {
     linkProviderMirror(join(app.outdir, 'stacks', env), mirror!);
     await writeProviderLock(join(app.outdir, 'stacks', env), mirror!);
   }
+  // Neither a mirror nor the registry: one line first, before Terraform's page of "could not connect".
+  const unreachable = await providerUnreachable(tree.environments.map((env) => join(app.outdir, 'stacks', env)), mirror);
+  if (unreachable) process.stderr.write(`${unreachable}\n`);
 } catch (error) {
   // A bad tree, settings file or env is the user's to fix: its message, not a stack trace in cdktf's output.
   if (!(error instanceof KmsSecretsError)) throw error;

@@ -1,8 +1,10 @@
 /**
  * Runs Terraform (through cdktf) offline from a filesystem mirror of the AWS provider: a CLI config whose provider_installation uses the mirror and excludes direct downloads.
- * The mirror is taken from TF_PROVIDER_MIRROR, or discovered; it is never hard-coded in the project.
+ * The mirror is taken from TF_PROVIDER_MIRROR (or none, with TF_PROVIDER_MIRROR=none), or discovered; it is
+ * never hard-coded in the project.
  */
 import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +21,8 @@ function candidateRoots(): string[] {
 /** The mirror root (the folder that holds registry.terraform.io/…), or undefined when there is none. */
 export function findProviderMirror(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const configured = env.TF_PROVIDER_MIRROR;
+  // "none": the registry only, even where a mirror is installed.
+  if (configured === 'none') return undefined;
   if (configured) {
     if (!existsSync(join(configured, PROVIDER_PATH))) {
       throw new Error(`TF_PROVIDER_MIRROR=${configured} holds no ${PROVIDER_PATH}; point it at the folder above registry.terraform.io/`);
@@ -131,4 +135,21 @@ async function packageHashV1(dir: string): Promise<string> {
     summary.update(`${hash.digest('hex')}  ${file}\n`);
   }
   return `h1:${summary.digest('base64')}`;
+}
+
+/**
+ * Where Terraform could get the provider from neither a mirror nor the registry, the one line to say so, for
+ * the synth app to print before Terraform fails with a page of its own; undefined where all is well.
+ */
+export async function providerUnreachable(stackDirs: readonly string[], mirror: string | undefined): Promise<string | undefined> {
+  if (mirror) return undefined;
+  // Installed by an earlier init: Terraform reuses it without asking the registry.
+  if (stackDirs.length === 0 || stackDirs.every((dir) => existsSync(join(dir, '.terraform', 'providers', PROVIDER_PATH)))) return undefined;
+  const reachable = await Promise.race([
+    lookup('registry.terraform.io').then(() => true, () => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref()),
+  ]);
+  if (reachable) return undefined;
+  return `kms-secrets: Terraform needs hashicorp/aws ${AWS_PROVIDER_VERSION}, and there is neither a provider mirror (TF_PROVIDER_MIRROR, /opt, ~/.terraform.d/plugins, …) `
+    + 'nor a way to registry.terraform.io: install a filesystem mirror and set TF_PROVIDER_MIRROR to the folder above registry.terraform.io/';
 }

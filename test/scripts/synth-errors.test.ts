@@ -1,5 +1,6 @@
 /** What cdktf runs (`npx tsx main.ts`, from cdktf.json): a bad tree or settings file is its message, not a stack trace. */
 import { spawnSync } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -46,3 +47,16 @@ test('a local env without a local endpoint: the problem and how to start one, an
 function withoutEndpoint(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_ENDPOINT_URL')));
 }
+
+test('no provider mirror and no way to the registry: one line says so, and what to do', async () => {
+  project = makeProject({ app: true, settings: { environments: { staging: { region: 'eu-west-1' } } } });
+  mkdirSync(join(project.root, 'secrets', 'staging'));
+  const run = spawnSync('npx', ['tsx', 'main.ts'], { cwd: project.root, encoding: 'utf8', env: { ...process.env, TF_PROVIDER_MIRROR: 'none' } });
+  const registryReachable = await lookup('registry.terraform.io').then(() => true, () => false);
+
+  expect(run.status, run.stderr).toBe(0);
+  const line = 'kms-secrets: Terraform needs hashicorp/aws 5.100.0, and there is neither a provider mirror';
+  // Where the registry can be reached (not on these machines) nothing is said.
+  if (registryReachable) expect(run.stderr).not.toContain(line);
+  else expect(run.stderr).toContain(`${line} (TF_PROVIDER_MIRROR, /opt, ~/.terraform.d/plugins, …) nor a way to registry.terraform.io: install a filesystem mirror and set TF_PROVIDER_MIRROR`);
+});
