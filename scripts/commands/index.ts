@@ -4,6 +4,7 @@ import { exec } from './exec.ts';
 import { list } from './list.ts';
 import { planCheck } from './plan-check.ts';
 import { reencrypt } from './reencrypt.ts';
+import { status } from './status.ts';
 import { verify } from './verify.ts';
 import { write } from './write.ts';
 
@@ -19,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   list,
   'plan-check': planCheck,
   reencrypt,
+  status,
   verify,
   exec,
   write,
