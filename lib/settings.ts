@@ -48,6 +48,8 @@ export interface EnvironmentSettings {
   readonly region: string;
   /** The bucket is named `<bucketPrefix><env>-secrets`; bucket names are global, so make it yours. @default "kms-secrets-" */
   readonly bucketPrefix: string;
+  /** `<bucketPrefix><env>-secrets`: the bucket the stack creates and the runtime, `status` and CI read. */
+  readonly bucketName: string;
   /** The AWS provider refuses any other account (allowed_account_ids). @default [] (any account) */
   readonly allowedAccountIds: readonly string[];
   /** IAM ARNs that administer the key (never use it). @default [] (the account root only) */
@@ -146,7 +148,8 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
   const region = raw.region === undefined ? 'us-east-1' : asString(raw.region, `${where}: region`);
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new SettingsError(`${where}: region "${region}" is not an AWS region such as eu-west-1`);
   const bucketPrefix = raw.bucketPrefix === undefined ? 'kms-secrets-' : asString(raw.bucketPrefix, `${where}: bucketPrefix`);
-  checkBucketName(`${bucketPrefix}${env}-secrets`, `${where}: bucketPrefix`);
+  const bucketName = `${bucketPrefix}${env}-secrets`;
+  checkBucketName(bucketName, `${where}: bucketPrefix`);
   const allowedAccountIds = stringList(raw.allowedAccountIds, `${where}: allowedAccountIds`);
   for (const id of allowedAccountIds) {
     if (!/^\d{12}$/.test(id)) throw new SettingsError(`${where}: allowedAccountIds holds "${id}", which is not a 12-digit account id`);
@@ -181,7 +184,7 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
     throw new SettingsError(`${where}: keyAlias "${keyAlias}" must be alias/<name> with letters, digits, "/", "_" and "-" (not alias/aws/…)`);
   }
   return {
-    region, bucketPrefix, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
+    region, bucketPrefix, bucketName, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
     backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
     ecsClusterArn, breakGlassPrincipals, allowLoaderVariables, roles: readRoles(raw.roles, `${where}: roles`),
   };

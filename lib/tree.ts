@@ -121,6 +121,11 @@ function readFormat(path: string): CiphertextFormat | undefined {
   }
 }
 
+/** The rule two secrets of one service break when they map to the same variable (db_password next to db-password). */
+export function collisionRule(variable: string, other: string): string {
+  return `maps to ${variable}, like ${other} in the same service; rename one of them`;
+}
+
 /** Two secrets of one service that map to the same environment variable. */
 function collisions(files: readonly SecretFile[]): TreeProblem[] {
   const seen = new Map<string, SecretFile>();
@@ -131,7 +136,7 @@ function collisions(files: readonly SecretFile[]): TreeProblem[] {
     if (first) {
       problems.push({
         file: `${SECRETS_DIR}/${file.env}/${file.service}/${file.name}`,
-        rule: `maps to ${file.envVar}, like ${first.name} in the same service; rename one of them`,
+        rule: collisionRule(file.envVar, first.name),
       });
     } else {
       seen.set(key, file);

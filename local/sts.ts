@@ -55,9 +55,31 @@ export interface ContainerCredentials {
   readonly RoleArn: string;
 }
 
-/** The claims of an OIDC token (a JWT) that a trust policy can name; the signature is not checked. */
+/** What AssumeRole and AssumeRoleWithWebIdentity answer about the session they started. */
+function assumedRole(session: Session) {
+  return {
+    Credentials: {
+      AccessKeyId: session.accessKeyId,
+      SecretAccessKey: session.secretAccessKey,
+      SessionToken: session.sessionToken,
+      Expiration: new Date(session.expiration).toISOString(),
+    },
+    AssumedRoleUser: {
+      AssumedRoleId: `${session.roleId}:${session.sessionName}`,
+      Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${session.roleName}/${session.sessionName}`,
+    },
+  };
+}
+
+function assertSessionName(sessionName: string): void {
+  if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+    throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  }
+}
+
+/** The claims of an OIDC token (a JWT) that a trust policy can name; the signature is not checked, its expiry is. */
 function webIdentityClaims(token: string): { iss: string; sub: string; aud: string } {
-  let claims: { iss?: unknown; sub?: unknown; aud?: unknown };
+  let claims: { iss?: unknown; sub?: unknown; aud?: unknown; exp?: unknown };
   try {
     claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
   } catch {
@@ -66,6 +88,9 @@ function webIdentityClaims(token: string): { iss: string; sub: string; aud: stri
   const aud = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
   if (typeof claims.iss !== 'string' || !claims.iss.startsWith('https://') || typeof claims.sub !== 'string' || typeof aud !== 'string') {
     throw new AwsError('InvalidIdentityToken', 'The web identity token needs an https iss, a sub and an aud claim');
+  }
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now()) {
+    throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time');
   }
   return { iss: claims.iss, sub: claims.sub, aud };
 }
@@ -108,28 +133,18 @@ export class Sts {
       if (input.optionalString('Policy') !== undefined || input.memberList('PolicyArns').length > 0) {
         throw new AwsError('ValidationError', 'The local endpoint does not support session policies (Policy, PolicyArns) in AssumeRole');
       }
-      if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-        throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-      }
+      assertSessionName(sessionName);
       const role = this.iam.findRole(roleArn.slice(roleArn.lastIndexOf('/') + 1));
       if (!role || role.arn !== roleArn) {
         throw new AwsError('AccessDenied', `User: ${call.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
       }
       call.authorize('sts:AssumeRole', roleArn, {}, role.trustPolicy);
-      const session = this.startSession(role, sessionName, input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS);
-      return {
-        Credentials: {
-          AccessKeyId: session.accessKeyId,
-          SecretAccessKey: session.secretAccessKey,
-          SessionToken: session.sessionToken,
-          Expiration: new Date(session.expiration).toISOString(),
-        },
-        AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${sessionName}`, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role.name}/${sessionName}` },
-      };
+      return assumedRole(this.startSession(role, sessionName, input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS));
     },
     AssumeRoleWithWebIdentity: (input, call) => {
       const roleArn = input.string('RoleArn');
       const sessionName = input.string('RoleSessionName');
+      assertSessionName(sessionName);
       const claims = webIdentityClaims(input.string('WebIdentityToken'));
       const provider = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${claims.iss.replace(/^https:\/\//, '')}`;
       const issuer = provider.slice(provider.indexOf('/') + 1);
@@ -147,18 +162,7 @@ export class Sts {
         : { allowed: false as const, reason: 'because the role does not exist' };
       if (!decision.allowed) throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
       const session = this.startSession(role!, sessionName, input.optionalNumber('DurationSeconds') ?? DEFAULT_DURATION_SECONDS);
-      return {
-        Credentials: {
-          AccessKeyId: session.accessKeyId,
-          SecretAccessKey: session.secretAccessKey,
-          SessionToken: session.sessionToken,
-          Expiration: new Date(session.expiration).toISOString(),
-        },
-        SubjectFromWebIdentityToken: claims.sub,
-        Audience: claims.aud,
-        Provider: issuer,
-        AssumedRoleUser: { AssumedRoleId: `${role!.roleId}:${sessionName}`, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role!.name}/${sessionName}` },
-      };
+      return { ...assumedRole(session), SubjectFromWebIdentityToken: claims.sub, Audience: claims.aud, Provider: issuer };
     },
   };
 

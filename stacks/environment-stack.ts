@@ -76,7 +76,7 @@ export class EnvironmentStack extends TerraformStack {
       breakGlassPrincipals: settings.breakGlassPrincipals,
     });
     this.bucket = new SecretsBucket(this, 'bucket', {
-      bucketName: `${settings.bucketPrefix}${env}-secrets`,
+      bucketName: settings.bucketName,
       partition,
       noncurrentVersionDays: settings.noncurrentVersionDays,
       vpcEndpointId: settings.vpcEndpointId,

@@ -4,8 +4,8 @@
  * either): to stdout with --reveal, or into a file with --output.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { decryptSecret } from '../../lib/cipher.ts';
 import { KmsSecretsError } from '../../lib/errors.ts';
@@ -95,16 +95,29 @@ function readCiphertext(projectRoot: string, file: string, env: string): Buffer 
   return readFileSync(join(projectRoot, file));
 }
 
-/** Where --output writes: anywhere but the secrets tree, which holds ciphertext only. */
+/**
+ * Where --output writes: anywhere but the secrets tree, which holds ciphertext only — also not through a
+ * symbolic link to a folder of it (the folder's real path is what counts).
+ */
 function outputFile(projectRoot: string, path: string): string {
   const file = resolve(path);
-  const inTree = relative(join(projectRoot, SECRETS_DIR), file);
-  if (!inTree.startsWith('..') && !inTree.startsWith('/')) {
+  const tree = realPath(join(projectRoot, SECRETS_DIR));
+  const inTree = relative(tree, join(realPath(dirname(file)), basename(file)));
+  if (!inTree.startsWith('..') && !isAbsolute(inTree)) {
     throw new KmsSecretsError(`--output ${path} is inside ${SECRETS_DIR}/, which holds ciphertext only: plaintext there could be committed`, {
       hint: 'write it outside the repository, e.g. --output /dev/shm/value',
     });
   }
   return file;
+}
+
+/** The path with every symbolic link resolved, as far as it exists. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return dirname(path) === path ? path : join(realPath(dirname(path)), basename(path));
+  }
 }
 
 /** Resolves once the bytes are handed to the OS, so they can be zeroed afterwards. */

@@ -9,7 +9,7 @@ import { loaderVariableProblem } from '../../lib/loader-variables.ts';
 import { envVarName, parseSecretPath, secretNameProblem } from '../../lib/naming.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
-import { SECRETS_DIR } from '../../lib/tree.ts';
+import { collisionRule, SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
 import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, parseCommandArgs } from '../options.ts';
 import { readSecretValue } from '../secret-input.ts';
@@ -64,7 +64,7 @@ export const encrypt: Command = {
     if (loaderProblem) throw new NamingError(`${file}: ${loaderProblem}`);
     refuseSymbolicLinks(projectRoot, [SECRETS_DIR, env, ref.service]);
     const twin = sameVariable(join(projectRoot, SECRETS_DIR, env, ref.service), ref.name);
-    if (twin) throw new NamingError(`${file}: maps to ${envVarName(ref.name)}, like ${twin} in the same service; rename one of them`);
+    if (twin) throw new NamingError(`${file}: ${collisionRule(envVarName(ref.name), twin)}`);
     const existing = lstatSync(join(projectRoot, file), { throwIfNoEntry: false });
     const replacing = existing !== undefined;
     if (existing && !existing.isFile()) {
@@ -117,7 +117,7 @@ function refuseSymbolicLinks(projectRoot: string, parts: readonly string[]): voi
   }
 }
 
-/** Another secret of the service that maps to the same variable (db_password next to db-password): the tree's collision rule. */
+/** Another secret of the service that maps to the same variable: the tree's collision rule, for one new file. */
 function sameVariable(serviceDir: string, name: string): string | undefined {
   let names: string[];
   try {

@@ -14,6 +14,7 @@ describe('settings', () => {
       expect(settings.forEnv('staging')).toEqual({
         region: 'us-east-1',
         bucketPrefix: 'kms-secrets-',
+        bucketName: 'kms-secrets-staging-secrets',
         allowedAccountIds: [],
         keyAdministrators: [],
         noncurrentVersionDays: 30,

@@ -5,10 +5,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { DecryptCommand, EncryptCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.ts';
-import { ecsTaskCredentials } from '../support/roles.ts';
+import { ecsTaskCredentials, webIdentityToken } from '../support/roles.ts';
 import { startEndpoint, type TestEndpoint } from './support.ts';
 
 const trustEcsTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
@@ -181,6 +181,46 @@ describe('who may assume a role: its trust policy', () => {
 
   it('refuses ECS a role that trusts only the account', async () => {
     await expect(ecsTaskCredentials(local.endpoint.url, 'api-task')).rejects.toThrow(/ecs-tasks\.amazonaws\.com is not authorized to perform: sts:AssumeRole/);
+  });
+});
+
+describe('who may assume a role with a web identity: the provider, audience and subject its trust policy names', () => {
+  const issuer = 'token.actions.githubusercontent.com';
+  const claims = { iss: `https://${issuer}`, sub: 'repo:acme/api:ref:refs/heads/main', aud: 'sts.amazonaws.com' };
+  const roleArn = 'arn:aws:iam::000000000000:role/oidc-deploy';
+  const exchange = async (token: string) => (await admin.sts()).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'ci-job', WebIdentityToken: token }));
+
+  beforeAll(async () => {
+    await iam.send(new CreateRoleCommand({
+      RoleName: 'oidc-deploy',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{
+          Effect: 'Allow', Principal: { Federated: `arn:aws:iam::000000000000:oidc-provider/${issuer}` }, Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringEquals: { [`${issuer}:aud`]: 'sts.amazonaws.com' }, StringLike: { [`${issuer}:sub`]: 'repo:acme/api:*' } },
+        }],
+      }),
+    }));
+  });
+
+  it('a token of the trusted provider, audience and repository gets the role\'s credentials', async () => {
+    const answer = await exchange(webIdentityToken(claims));
+    expect(answer.AssumedRoleUser?.Arn).toBe('arn:aws:sts::000000000000:assumed-role/oidc-deploy/ci-job');
+    expect(answer.SubjectFromWebIdentityToken).toBe(claims.sub);
+  });
+
+  it.each([
+    ['another repository', { ...claims, sub: 'repo:evil/api:ref:refs/heads/main' }],
+    ['another audience', { ...claims, aud: 'https://evil.example' }],
+    ['another issuer with the same subject (an attacker\'s own OIDC provider)', { ...claims, iss: 'https://oidc.evil.example' }],
+  ])('refuses a token of %s: AccessDenied', async (_case, forged) => {
+    await expect(exchange(webIdentityToken(forged))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+  });
+
+  it('refuses an expired token, and one that is not a JWT', async () => {
+    const expired = [webIdentityToken(claims).split('.')[0], Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).toString('base64url'), 'sig'].join('.');
+    await expect(exchange(expired)).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+    await expect(exchange('not-a-token')).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
   });
 });
 

@@ -1,6 +1,6 @@
 /** `kms-secrets decrypt`: a ciphertext opens only at its place, and the value is shown only when asked for. */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -84,6 +84,12 @@ describe('what decrypt shows', () => {
     expect(run.stdout).toContain(`; the value is in ${out} (mode 0600)`);
     expect(readFileSync(out)).toEqual(value);
     expect(statSync(out).mode & 0o777).toBe(0o600);
+    const linkToTree = join(project.root, 'out', 'link-to-tree');
+    symlinkSync(join(project.root, 'secrets', 'demo', 'api'), linkToTree);
+    const throughLink = await cli(aws, project, ['decrypt', 'api/blob', '-o', join(linkToTree, 'plain')]);
+    expect(throughLink.code, 'a symbolic link to a folder of the tree is the tree').toBe(1);
+    expect(throughLink.stderr).toMatch(/is inside secrets\/, which holds ciphertext only/);
+    expect(existsSync(join(project.root, 'secrets', 'demo', 'api', 'plain'))).toBe(false);
     const unmakeable = await cli(aws, project, ['decrypt', 'api/blob', '-o', '/proc/self/x/value']);
     expect(unmakeable.code, 'fails at once, instead of spinning in mkdir').toBe(1);
     expect(unmakeable.stderr).toMatch(/^kms-secrets: cannot write --output \/proc\/self\/x\/value: (ENOENT|EACCES|EPERM); nothing was written\n$/);
