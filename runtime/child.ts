@@ -18,15 +18,30 @@ export class CommandNotStartedError extends KmsSecretsError {
 }
 
 export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, relay: SignalRelay): Promise<number> {
+  try {
+    return startChild(command, args, env, relay).exited;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+export interface RunningChild {
+  readonly child: ChildProcess;
+  /** The child's exit code, or 128 + n when signal n ended it; rejects when it could not be started. */
+  readonly exited: Promise<number>;
+}
+
+/** Spawns the command with signals relayed to it; throws CommandNotStartedError for a refusal that comes at once. */
+export function startChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, relay: SignalRelay): RunningChild {
   const searchPath = env.PATH;
   let child: ChildProcess;
   try {
     child = spawn(command, args, { stdio: 'inherit', env });
   } catch (error) {
     // Some refusals (E2BIG) come at once, not as an 'error' event.
-    return Promise.reject(notStarted(command, searchPath, error as NodeJS.ErrnoException));
+    throw notStarted(command, searchPath, error as NodeJS.ErrnoException);
   }
-  return exitOf(child, command, searchPath, relay);
+  return { child, exited: exitOf(child, command, searchPath, relay) };
 }
 
 /** The child's exit code. Nothing here refers to the environment: the wrapper holds no value while the child runs. */

@@ -7,10 +7,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { awsClients } from '../lib/aws.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
+import { constants } from 'node:os';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
+import { describeDuration, MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { prepareEnvironment, type PreparedEnvironment } from './exec.ts';
 import { replaceWithCommand } from './replace.ts';
 import { failureLine, SecretsLoadError } from './failures.ts';
+import { EXIT_STALE, keepRefreshing, type AppToSignal } from './refresh.ts';
+import { DEFAULT_STOP_TIMEOUT_MS, runRestartingOnChange } from './restart.ts';
 import { selectionFrom, UsageError } from './selection.ts';
 import { writeSecrets } from './sidecar.ts';
 import { SignalRelay, signalExitCode, StoppedBySignal } from './signals.ts';
@@ -47,6 +51,11 @@ starts and the exit code is ${EXIT_NOT_LOADED}; otherwise it is the command's (1
 
 ${SELECTION_HELP}
   --override        let a secret replace a variable already set in the environment (SECRETS_OVERRIDE=1)
+  --restart-on-change INTERVAL
+                    stay the command's parent and list the bucket every INTERVAL (30s, 5m, …); when a
+                    secret changed and everything loads again, stop the command (SIGTERM, then SIGKILL
+                    after --stop-timeout) and start it with the new values. A failed reload keeps it running
+  --stop-timeout D  how long the command may take to exit after SIGTERM on a restart (default ${DEFAULT_STOP_TIMEOUT_MS / 1000}s)
 `;
 
 const WRITE_HELP = `usage: kms-secrets write --dir <dir> [options]
@@ -56,6 +65,13 @@ atomically, then exits 0; if anything cannot be loaded nothing is written and th
 
   --dir DIR         where to write (a memory-backed volume)
 ${SELECTION_HELP}
+  --refresh INTERVAL
+                    keep running and keep the files current: list the bucket every INTERVAL (30s, 5m, …),
+                    fetch and decrypt only what changed, replace those files and remove deleted secrets'
+                    files. A failed check keeps the last good files. Exits 0 on SIGTERM
+  --max-stale D     with --refresh: exit ${EXIT_STALE} when no check has succeeded for D
+  --signal SIG --pid-file FILE
+                    with --refresh: after a change, send SIG (e.g. HUP) to the process whose id FILE holds
 `;
 
 export async function execCommand(args: readonly string[]): Promise<number> {
@@ -65,7 +81,7 @@ export async function execCommand(args: readonly string[]): Promise<number> {
   // Installed first: as PID 1, SIGTERM during loading would otherwise be dropped by the kernel.
   const relay = new SignalRelay();
   try {
-    const values = parse(own, { ...SELECTION_OPTIONS, override: { type: 'boolean' } }, separator < 0
+    const values = parse(own, { ...SELECTION_OPTIONS, ...EXEC_OPTIONS }, separator < 0
       ? 'the command goes after --, e.g. kms-secrets exec --service api -- node server.js'
       : undefined);
     if (values.help) return help(EXEC_HELP);
@@ -76,11 +92,23 @@ export async function execCommand(args: readonly string[]): Promise<number> {
       override: Boolean(values.override) || ['1', 'true'].includes(process.env.SECRETS_OVERRIDE ?? ''),
       stopped: relay.stopped,
     };
+    const restartIntervalMs = optionalDuration('--restart-on-change', values['restart-on-change'], MIN_INTERVAL_MS);
+    const stopTimeoutMs = optionalDuration('--stop-timeout', values['stop-timeout'], 0);
+    if (stopTimeoutMs !== undefined && restartIntervalMs === undefined) throw new UsageError('--stop-timeout goes with --restart-on-change');
     const clients = awsClients();
-    let prepared: PreparedEnvironment | undefined = await prepareEnvironment(options, clients, process.env).finally(() => clients.destroy());
+    // No variable holds the promise: it would keep the values after `prepared` is dropped. The restart loop keeps its clients.
+    let prepared: PreparedEnvironment | undefined = await (restartIntervalMs === undefined
+      ? prepareEnvironment(options, clients, process.env).finally(() => clients.destroy())
+      : prepareEnvironment(options, clients, process.env));
     if (values.verbose) {
       for (const { variable, source } of prepared.variables) note(`set ${variable} from ${source}`);
       note(`starting ${command} with ${prepared.variables.length} variable${prepared.variables.length === 1 ? '' : 's'} set`);
+    }
+    if (restartIntervalMs !== undefined) {
+      const first = { prepared };
+      prepared = undefined;
+      const restarting = { ...options, intervalMs: restartIntervalMs, stopTimeoutMs: stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, note, reportFailure };
+      return await runRestartingOnChange(command, commandArgs, first, restarting, clients, relay).finally(() => clients.destroy());
     }
     // Returns only where the command must be spawned instead (no execve, PID 1, a script without #!).
     replaceWithCommand(command, commandArgs, prepared.env, () => {
@@ -101,7 +129,7 @@ export async function execCommand(args: readonly string[]): Promise<number> {
 export async function writeCommand(args: readonly string[]): Promise<number> {
   const relay = new SignalRelay();
   try {
-    const values = parse(args, { ...SELECTION_OPTIONS, dir: { type: 'string' } });
+    const values = parse(args, { ...SELECTION_OPTIONS, ...WRITE_OPTIONS });
     if (values.help) return help(WRITE_HELP);
     if (!values.dir) throw new UsageError('missing --dir <directory>');
     const options = {
@@ -110,15 +138,65 @@ export async function writeCommand(args: readonly string[]): Promise<number> {
       deadlineMs: deadlineMs(values.deadline),
       stopped: relay.stopped,
     };
+    const refresh = refreshOptions(values);
     const clients = awsClients();
-    const paths = await writeSecrets(options, clients).finally(() => clients.destroy());
-    if (values.verbose) for (const path of paths) note(`wrote ${path}`);
-    return 0;
+    try {
+      const written = await writeSecrets(options, clients);
+      if (values.verbose) for (const path of written.paths) note(`wrote ${path}`);
+      if (!refresh) return 0;
+      note(`wrote ${written.paths.length} file${written.paths.length === 1 ? '' : 's'}; checking for changes every ${describeDuration(refresh.intervalMs)}`);
+      const code = await keepRefreshing({ ...options, ...refresh, note, reportFailure }, clients, written.versions);
+      if (code === 0) note(`stopped by ${(relay.stopped.reason as StoppedBySignal).signal}; the files stay in place`);
+      return code;
+    } finally {
+      clients.destroy();
+    }
   } catch (error) {
     return failed(error, 'no file was written');
   } finally {
     relay.dispose();
   }
+}
+
+const EXEC_OPTIONS = {
+  override: { type: 'boolean' },
+  'restart-on-change': { type: 'string' },
+  'stop-timeout': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const WRITE_OPTIONS = {
+  dir: { type: 'string' },
+  refresh: { type: 'string' },
+  'max-stale': { type: 'string' },
+  signal: { type: 'string' },
+  'pid-file': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Below this, checks would be a load on the bucket rather than a watch of it. */
+const MIN_INTERVAL_MS = 100;
+
+function refreshOptions(values: { refresh?: string; 'max-stale'?: string; signal?: string; 'pid-file'?: string }) {
+  const intervalMs = optionalDuration('--refresh', values.refresh, MIN_INTERVAL_MS);
+  const maxStaleMs = optionalDuration('--max-stale', values['max-stale'], MIN_INTERVAL_MS);
+  const notify = appToSignal(values.signal, values['pid-file']);
+  if (intervalMs === undefined) {
+    const extra = [maxStaleMs !== undefined && '--max-stale', notify && '--signal and --pid-file'].filter(Boolean);
+    if (extra.length > 0) throw new UsageError(`${extra.join(', ')} go${extra.length === 1 && extra[0] === '--max-stale' ? 'es' : ''} with --refresh <interval>`);
+    return undefined;
+  }
+  return { intervalMs, maxStaleMs, notify };
+}
+
+function appToSignal(signal: string | undefined, pidFile: string | undefined): AppToSignal | undefined {
+  if (signal === undefined && pidFile === undefined) return undefined;
+  if (signal === undefined || !pidFile) throw new UsageError('--signal and --pid-file go together: the signal, and the file that holds the app\'s process id');
+  const name = (signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`) as NodeJS.Signals;
+  if (!(name in constants.signals)) throw new UsageError(`--signal ${signal} is not a signal name (HUP, USR1, TERM, …)`);
+  return { signal: name, pidFile };
+}
+
+function optionalDuration(option: string, text: string | undefined, minimumMs: number): number | undefined {
+  return text === undefined ? undefined : parseDuration(option, text, minimumMs);
 }
 
 function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options, positionalHint?: string) {
@@ -131,8 +209,7 @@ function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: re
   }
 }
 
-/** The longest a Node timer can wait (2^31 − 1 ms, about 24.8 days); a longer one would fire at once. */
-const MAX_DEADLINE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_DEADLINE_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 function deadlineMs(seconds: string | undefined): number {
   if (seconds === undefined) return DEFAULT_DEADLINE_MS;
@@ -140,6 +217,17 @@ function deadlineMs(seconds: string | undefined): number {
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--deadline must be a number of seconds above 0, not "${seconds}"`);
   if (value > MAX_DEADLINE_SECONDS) throw new UsageError(`--deadline must be at most ${MAX_DEADLINE_SECONDS} seconds (about 24 days), not ${seconds}`);
   return value * 1000;
+}
+
+/** Says on stderr why a check of the watching modes failed, without a consequence: the caller says it. */
+function reportFailure(error: unknown): void {
+  if (error instanceof SecretsLoadError) {
+    for (const failure of error.failures) note(failureLine(failure));
+  } else if (error instanceof KmsSecretsError) {
+    note(error.message);
+  } else {
+    note(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
 }
 
 /** The exit code for an error, after saying on stderr what happened. */

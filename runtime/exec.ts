@@ -7,7 +7,7 @@ import type { AwsClients } from '../lib/aws.ts';
 import { Deadline } from './deadline.ts';
 import { childEnvironment, oversizedValues, secretValues } from './environ.ts';
 import { SecretsLoadError } from './failures.ts';
-import { loadBucketSecrets } from './load.ts';
+import { loadBucketSecrets, type ListedObjects } from './load.ts';
 import { resolveReferences } from './references.ts';
 import type { Selection } from './selection.ts';
 
@@ -24,6 +24,8 @@ export interface PreparedEnvironment {
   readonly env: NodeJS.ProcessEnv;
   /** What was set, by name and source, for --verbose; never a value. */
   readonly variables: readonly { readonly variable: string; readonly source: string }[];
+  /** Object key → ETag of every secret loaded, for --restart-on-change. */
+  readonly versions: ListedObjects;
 }
 
 export async function prepareEnvironment(options: PrepareOptions, clients: AwsClients, base: NodeJS.ProcessEnv): Promise<PreparedEnvironment> {
@@ -39,7 +41,11 @@ export async function prepareEnvironment(options: PrepareOptions, clients: AwsCl
     const oversized = oversizedValues([...secrets.values, ...references.loaded]);
     const failures = [...bucket.failures, ...secrets.failures, ...references.failures, ...conflicts, ...oversized];
     if (failures.length > 0) throw new SecretsLoadError(failures);
-    return { env, variables: [...secrets.values, ...references.loaded].map(({ variable, source }) => ({ variable, source })) };
+    return {
+      env,
+      variables: [...secrets.values, ...references.loaded].map(({ variable, source }) => ({ variable, source })),
+      versions: new Map(bucket.loaded.map((secret) => [secret.source, secret.etag])),
+    };
   } finally {
     deadline.clear();
   }

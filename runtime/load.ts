@@ -30,6 +30,8 @@ export interface LoadedSecret {
   readonly source: string;
   /** The plaintext; callers zero it once they have used it. */
   readonly value: Buffer;
+  /** The object's ETag as fetched, to tell later whether it changed. */
+  readonly etag: string;
 }
 
 export interface Loaded<T> {
@@ -37,19 +39,43 @@ export interface Loaded<T> {
   readonly failures: LoadFailure[];
 }
 
-export async function loadBucketSecrets(selection: Selection, clients: SecretClients, signal: AbortSignal): Promise<Loaded<LoadedSecret>> {
+/** Object key → ETag of every secret the listing found, fetched or not. */
+export type ListedObjects = Map<string, string>;
+
+export interface BucketLoad extends Loaded<LoadedSecret> {
+  readonly listed: ListedObjects;
+}
+
+/** What a check found different from what the task has: `<service>/<name>` keys changed or added, and removed. */
+export interface SecretChanges {
+  readonly changed: string[];
+  readonly removed: string[];
+}
+
+export interface LoadChoice {
+  /** Whether to fetch and decrypt the object the listing found; every object when unset. */
+  readonly fetch?: (key: string, etag: string) => boolean;
+}
+
+/**
+ * Lists every service prefix and fetches and decrypts what `choice.fetch` asks for (all by default): the
+ * refreshing modes fetch only what the listing's ETags say changed, so an idle check makes no KMS call.
+ */
+export async function loadBucketSecrets(selection: Selection, clients: SecretClients, signal: AbortSignal, choice: LoadChoice = {}): Promise<BucketLoad> {
   const limit = concurrencyLimit(MAX_PARALLEL_CALLS);
   const s3 = withAbortSignal(clients.s3, signal);
   const kms = withAbortSignal(clients.kms, signal);
   const loaded: LoadedSecret[] = [];
   const failures: LoadFailure[] = [];
+  const listed: ListedObjects = new Map();
 
   const loadOne = async (ref: SecretRef): Promise<void> => {
     const source = objectKey(ref);
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: selection.bucket, Key: source }));
       const ciphertext = await object.Body!.transformToByteArray();
-      loaded.push({ ref, variable: envVarName(ref.name), source, value: await decryptSecret(kms, ref, ciphertext) });
+      const value = await decryptSecret(kms, ref, ciphertext);
+      loaded.push({ ref, variable: envVarName(ref.name), source, value, etag: object.ETag ?? '' });
     } catch (error) {
       failures.push(failureFromCipher(source, error) ?? failureFromError(source, error, signal));
     }
@@ -69,7 +95,7 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
     let objects = 0;
     try {
       for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: selection.bucket, Prefix: prefix })) {
-        for (const { Key: key } of page.Contents ?? []) {
+        for (const { Key: key, ETag: etag = '' } of page.Contents ?? []) {
           // Keys ending in "/" are the empty "folders" consoles create, not secrets.
           if (!key || key.endsWith('/')) continue;
           objects += 1;
@@ -79,7 +105,10 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
           const loaderProblem = problem ? undefined : loaderVariableProblem(envVarName(name), selection.allowLoaderVariables);
           if (problem) failures.push({ subject: key, kind: 'naming', cause: problem });
           else if (loaderProblem) failures.push({ subject: key, kind: 'loader-variable', cause: loaderProblem });
-          else tasks.push(limit(() => loadOne({ env: selection.env, service, name })));
+          else {
+            listed.set(key, etag);
+            if (choice.fetch?.(key, etag) ?? true) tasks.push(limit(() => loadOne({ env: selection.env, service, name })));
+          }
         }
       }
       if (objects === 0) {
@@ -93,7 +122,7 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
 
   await Promise.all(selection.services.map(loadService));
   loaded.sort((a, b) => compare(a.source, b.source));
-  return { loaded, failures };
+  return { loaded, failures, listed };
 }
 
 export interface LoadSecretsOptions extends Selection {

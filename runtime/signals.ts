@@ -21,10 +21,14 @@ export class StoppedBySignal extends KmsSecretsError {
 
 export class SignalRelay {
   private readonly controller = new AbortController();
+  private readonly stoppingController = new AbortController();
   /** Aborted with a StoppedBySignal when a stopping signal arrives before the child runs. */
   readonly stopped: AbortSignal = this.controller.signal;
+  /** Aborted by the first stopping signal, before or after the child runs: nothing may start again. */
+  readonly stopping: AbortSignal = this.stoppingController.signal;
   private child?: ChildProcess;
   private readonly relay = (signal: NodeJS.Signals): void => {
+    if (STOPPING.has(signal) && !this.stopping.aborted) this.stoppingController.abort(new StoppedBySignal(signal));
     if (this.child) this.child.kill(signal);
     else if (STOPPING.has(signal) && !this.stopped.aborted) this.controller.abort(new StoppedBySignal(signal));
   };
