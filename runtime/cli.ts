@@ -3,13 +3,13 @@
  * argument parsing, stderr lines (names and causes, never values) and exit codes. stdout belongs to the
  * command, so the wrapper never writes there except for --help.
  */
+import { constants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { awsClients } from '../lib/aws.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
-import { constants } from 'node:os';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
-import { describeDuration, MAX_TIMER_MS, parseDuration } from './duration.ts';
+import { describeDuration, parseDuration } from './duration.ts';
 import { prepareEnvironment, type PreparedEnvironment } from './exec.ts';
 import { replaceWithCommand } from './replace.ts';
 import { failureLine, SecretsLoadError } from './failures.ts';
@@ -40,7 +40,7 @@ const SELECTION_HELP = `  --bucket B        the env's secrets bucket (SECRETS_BU
   --allow-loader-variable V
                     let a secret set loader variable V (NODE_OPTIONS, LD_PRELOAD, …), which is refused
                     otherwise; repeat it or separate with commas (SECRETS_ALLOW_LOADER_VARIABLES)
-  --deadline SEC    give up when not everything is loaded within SEC seconds (default ${DEFAULT_DEADLINE_MS / 1000})
+  --deadline D      give up when not everything is loaded within D (30s, 2m, …; default ${DEFAULT_DEADLINE_MS / 1000}s)
   --verbose         list the variables set (names and sources, never values) on stderr`;
 
 const EXEC_HELP = `usage: kms-secrets exec [options] -- <command> [args…]
@@ -179,11 +179,9 @@ function refreshOptions(values: { refresh?: string; 'max-stale'?: string; signal
   const intervalMs = optionalDuration('--refresh', values.refresh, MIN_INTERVAL_MS);
   const maxStaleMs = optionalDuration('--max-stale', values['max-stale'], MIN_INTERVAL_MS);
   const notify = appToSignal(values.signal, values['pid-file']);
-  if (intervalMs === undefined) {
-    const extra = [maxStaleMs !== undefined && '--max-stale', notify && '--signal and --pid-file'].filter(Boolean);
-    if (extra.length > 0) throw new UsageError(`${extra.join(', ')} go${extra.length === 1 && extra[0] === '--max-stale' ? 'es' : ''} with --refresh <interval>`);
-    return undefined;
-  }
+  if (intervalMs === undefined && maxStaleMs !== undefined) throw new UsageError('--max-stale goes with --refresh <interval>');
+  if (intervalMs === undefined && notify) throw new UsageError('--signal and --pid-file go with --refresh <interval>');
+  if (intervalMs === undefined) return undefined;
   return { intervalMs, maxStaleMs, notify };
 }
 
@@ -209,14 +207,8 @@ function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: re
   }
 }
 
-const MAX_DEADLINE_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
-
-function deadlineMs(seconds: string | undefined): number {
-  if (seconds === undefined) return DEFAULT_DEADLINE_MS;
-  const value = Number(seconds);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--deadline must be a number of seconds above 0, not "${seconds}"`);
-  if (value > MAX_DEADLINE_SECONDS) throw new UsageError(`--deadline must be at most ${MAX_DEADLINE_SECONDS} seconds (about 24 days), not ${seconds}`);
-  return value * 1000;
+function deadlineMs(text: string | undefined): number {
+  return text === undefined ? DEFAULT_DEADLINE_MS : parseDuration('--deadline', text);
 }
 
 /** Says on stderr why a check of the watching modes failed, without a consequence: the caller says it. */

@@ -106,7 +106,8 @@ async function signalApp({ signal, pidFile }: AppToSignal, note: (line: string) 
   try {
     const text = (await readFile(pidFile, 'utf8')).trim();
     const pid = Number(text);
-    if (!/^\d+$/.test(text) || pid < 1) throw new KmsSecretsError(`it does not hold a process id (${JSON.stringify(text.slice(0, 20))})`);
+    // Its content is never shown: a --pid-file given by mistake could name a secret's file.
+    if (!/^\d+$/.test(text) || pid < 1) throw new KmsSecretsError('it does not hold a process id');
     process.kill(pid, signal);
     note(`sent ${signal} to process ${pid} (from ${pidFile})`);
   } catch (error) {

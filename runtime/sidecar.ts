@@ -11,7 +11,7 @@ import { chmod, lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStrayTempFile, makeDirectory, stageFile, type StagedFile } from '../lib/atomic-file.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
-import { envVarName } from '../lib/naming.ts';
+import { envVarName, parseSecretPath } from '../lib/naming.ts';
 import { Deadline } from './deadline.ts';
 import { duplicateVariables } from './environ.ts';
 import { SecretsLoadError } from './failures.ts';
@@ -66,6 +66,7 @@ export async function refreshSecrets(options: WriteOptions, clients: SecretClien
   }).finally(() => deadline.clear());
   try {
     if (options.stopped.aborted) throw options.stopped.reason;
+    const variableOf = (key: string) => envVarName(parseSecretPath(options.selection.env, key).name);
     const listed = [...load.listed.keys()].map((key) => ({ source: key, variable: variableOf(key) }));
     const failures = [...load.failures, ...duplicateVariables(listed)];
     if (failures.length > 0) throw new SecretsLoadError(failures);
@@ -77,11 +78,6 @@ export async function refreshSecrets(options: WriteOptions, clients: SecretClien
   } finally {
     for (const secret of load.loaded) secret.value.fill(0);
   }
-}
-
-/** `api/db-password` → `DB_PASSWORD`: the file a secret's object key is written to. */
-function variableOf(key: string): string {
-  return envVarName(key.slice(key.indexOf('/') + 1));
 }
 
 /** Stages every changed file, then moves them in and removes the files of deleted secrets. */

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RUNTIME_COMMAND, type CliRun } from '../support/cli.ts';
-import { childReport, CHILD, expectNoValueIn, fingerprint, markerPath, openStore, putSecrets, runtimeEnv, secretValue, waitFor, type Store } from './support.ts';
+import { childReport, CHILD, exitStatus, expectNoValueIn, fingerprint, markerPath, openStore, putSecrets, runtimeEnv, secretValue, waitFor, type Store } from './support.ts';
 
 let store: Store;
 beforeAll(async () => {
@@ -89,6 +89,19 @@ describe('kms-secrets write --refresh', () => {
     expect((await sidecar.done).stderr).toContain(`kms-secrets: sent SIGHUP to process ${app.pid} (from ${pidFile})`);
   });
 
+  test('a --pid-file that names a secret\'s file by mistake: the signal is not sent and its content never shown', async () => {
+    await putSecrets(store, { 'oops/token': secretValue('oops-1') });
+    const dir = join(store.scratch, 'oops');
+    const sidecar = startRuntime(['write', '--dir', dir, '--service', 'oops', '--refresh', '200ms', '--signal', 'HUP', '--pid-file', join(dir, 'TOKEN')]);
+    await waitFor(() => sidecar.output.stderr.includes('checking for changes'), 'the first write');
+    await putSecrets(store, { 'oops/token': secretValue('oops-2') });
+    await waitFor(() => sidecar.output.stderr.includes('cannot send SIGHUP'), 'the refused signal');
+    sidecar.process.kill('SIGTERM');
+    const run = await sidecar.done; // the marker scan: neither value appears
+
+    expect(run.stderr).toContain(`cannot send SIGHUP to the app named by ${join(dir, 'TOKEN')}: it does not hold a process id; the files are current`);
+  });
+
   test('options that go with --refresh are refused without it', async () => {
     const run = startRuntime(['write', '--dir', join(store.scratch, 'x'), '--service', 'rot', '--max-stale', '5m']);
     const done = await run.done;
@@ -117,6 +130,25 @@ describe('kms-secrets exec --restart-on-change', () => {
     const run = await exec.done;
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('kms-secrets: restarting');
+  });
+
+  test('an app that ignores SIGTERM gets SIGKILL after --stop-timeout, and starts again with the new value', async () => {
+    await putSecrets(store, { 'stubborn/session-key': secretValue('stubborn-1') });
+    const marker = markerPath(store);
+    const exec = startRuntime(['exec', '--service', 'stubborn', '--restart-on-change', '200ms', '--stop-timeout', '500ms', '--',
+      process.execPath, CHILD, marker, 'print=SESSION_KEY', 'trap=SIGTERM']);
+    const reports = () => exec.output.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { pid: number; fingerprints: Record<string, string> });
+    await waitFor(() => reports().length === 1, 'the app to start');
+    const second = secretValue('stubborn-2');
+    const changedAt = Date.now();
+    await putSecrets(store, { 'stubborn/session-key': second });
+    await waitFor(() => reports().length === 2, 'the app to be killed and started again');
+
+    expect(Date.now() - changedAt, 'it waited the grace period first').toBeGreaterThanOrEqual(500);
+    expect(() => process.kill(reports()[0]!.pid, 0), 'the old app is gone').toThrow();
+    expect(reports()[1]!.fingerprints.SESSION_KEY).toBe(fingerprint(second));
+    process.kill(reports()[1]!.pid, 'SIGKILL');
+    expect(exitStatus(await exec.done), 'the app\'s end is the wrapper\'s').toBe(137);
   });
 
   test('a failed reload keeps the running app', async () => {
