@@ -4,13 +4,15 @@
  */
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encryptSecret } from '../../lib/cipher.ts';
 import { terraformProviderEnv } from '../../local/index.ts';
 import { runCdktf } from '../../scripts/cdktf.ts';
 import { startEndpoint, type TestEndpoint } from '../local/support.ts';
+import type { StatusRow } from '../../lib/deploy-status.ts';
+import { runCli } from '../support/cli.ts';
 import { filesContaining } from '../support/markers.ts';
 import { makeProject, type TestProject } from '../support/project.ts';
 import { assumeRole, credentialsEnv, roleWithPolicy } from '../support/roles.ts';
@@ -31,6 +33,15 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
   }
 
   const cdktf = (args: string[], env = adminEnv) => runCdktf(project.root, args, env);
+  /** `kms-secrets status` as CI runs it: with the stack's own ci-plan role, which has no KMS cryptographic right. */
+  async function statusAsCi(): Promise<{ code: number | null; states: Record<string, string>; output: string }> {
+    const ci = await assumeRole(aws.endpoint.url, 'kms-secrets-demo.ci-plan');
+    const before = aws.endpoint.requests().length;
+    const run = await runCli(['status', '--env', 'demo', '--json'], { cwd: project.root, env: { ...adminEnv, ...credentialsEnv(ci) } });
+    expect(kmsCryptoCallsSince(before), 'status decrypts nothing').toEqual([]);
+    const rows = run.code === 0 || run.code === 1 ? (JSON.parse(run.stdout) as { secrets: StatusRow[] }).secrets : [];
+    return { code: run.code, states: Object.fromEntries(rows.map((row) => [row.key, row.state])), output: run.stdout + run.stderr };
+  }
   const kmsCryptoCallsSince = (index: number) =>
     aws.endpoint.requests().slice(index).filter((r) => r.service === 'kms' && KMS_CRYPTO.has(r.operation));
 
@@ -91,6 +102,12 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(kmsCryptoCallsSince(before)).toEqual([]);
   }, TERRAFORM_TIMEOUT_MS);
 
+  it('status, with the ci-plan role: every secret in sync right after the deploy (exit 0)', async () => {
+    const status = await statusAsCi();
+    expect(status.code, status.output).toBe(0);
+    expect(status.states).toEqual({ 'api/db-password': 'in sync', 'api/tls.crt': 'in sync', 'web/session-key': 'in sync' });
+  }, TERRAFORM_TIMEOUT_MS);
+
   it('plans a new environment with credentials that carry no KMS right at all', async () => {
     project.write('kms-secrets.json', JSON.stringify({ environments: {
       demo: { local: true, forceDestroy: true, roles: { ciPlan: { awsPrincipals: ['arn:aws:iam::000000000000:root'] } } },
@@ -105,14 +122,42 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     expect(aws.endpoint.requests().slice(before).filter((r) => r.service === 'kms')).toEqual([]);
   }, TERRAFORM_TIMEOUT_MS);
 
-  it('a changed ciphertext file updates exactly that object', async () => {
+  it('a changed ciphertext file updates exactly that object; status says "changed in git" before and "in sync" after', async () => {
     await writeSecret('web', 'session-key', `${MARKER}-rotated`);
+    const rotated = await statusAsCi();
+    expect(rotated.code, rotated.output).toBe(1);
+    expect(rotated.states['web/session-key']).toBe('changed in git, not deployed');
+    expect(rotated.states['api/db-password']).toBe('in sync');
+
     const before = aws.endpoint.requests().length;
     const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
     expect(deploy.code, deploy.output).toBe(0);
     expect(deploy.output).toMatch(/0 added, 1 changed, 0 destroyed/);
     const puts = aws.endpoint.requests().slice(before).filter((r) => r.operation === 'PutObject');
     expect(puts).toHaveLength(1);
+    const deployed = await statusAsCi();
+    expect(deployed.code, deployed.output).toBe(0);
+    expect(deployed.states['web/session-key']).toBe('in sync');
+  }, TERRAFORM_TIMEOUT_MS);
+
+  it('a secret removed from git and one added: status says "deployed, not in git" and "missing from the bucket"; the deploy settles both', async () => {
+    rmSync(join(project.root, 'secrets/demo/api/tls.crt'));
+    await writeSecret('web', 'api-token', `${MARKER}-token`);
+    const edited = await statusAsCi();
+    expect(edited.code, edited.output).toBe(1);
+    expect(edited.states).toEqual({
+      'api/db-password': 'in sync',
+      'api/tls.crt': 'deployed, not in git',
+      'web/api-token': 'missing from the bucket',
+      'web/session-key': 'in sync',
+    });
+
+    const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
+    expect(deploy.code, deploy.output).toBe(0);
+    expect(deploy.output).toMatch(/1 added, 0 changed, 1 destroyed/);
+    const deployed = await statusAsCi();
+    expect(deployed.code, deployed.output).toBe(0);
+    expect(deployed.states).toEqual({ 'api/db-password': 'in sync', 'web/api-token': 'in sync', 'web/session-key': 'in sync' });
   }, TERRAFORM_TIMEOUT_MS);
 
   it('never writes the plaintext to the state, the synthesized files or the endpoint\'s state', () => {
