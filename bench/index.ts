@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchEncrypt, encryptBenchTable } from './encrypt.ts';
 import { benchLocalEndpoint, localEndpointTable } from './local-endpoint.ts';
+import { benchRefresh, refreshTable } from './refresh.ts';
 import { benchRuntime, runtimeTable } from './runtime.ts';
 import { benchSynthAndPlan, synthPlanTable } from './synth-plan.ts';
 
@@ -26,6 +27,13 @@ const SECTIONS: Section[] = [
       + 'Targets: at N = 20 at least 50× faster than the classic loop for the fastest form; exec within 1.7× of the no-SDK floor at N = 100; '
       + 'start overhead (exec at N = 1 minus a bare start of the same engine) at most 80 ms; nothing resident beside the app where exec replaces itself.',
     run: async () => runtimeTable(await benchRuntime()),
+  },
+  {
+    title: 'Rotation in a running task: refresh and restart-on-change',
+    what: 'A `write --refresh` sidecar and an `exec --restart-on-change` wrapper (bundle on this Node) checking every 0.25 s, for one service of N secrets: '
+      + 'requests per idle check and for one changed secret (from the local endpoint\'s request log), the time from the upload\'s answer to the new value in its file or the app started again, '
+      + 'CPU per idle check and resident memory, and the idle checks\' cost per task per month at 60 s (us-east-1 list prices). Target: no GET and no KMS call while idle.',
+    run: async () => refreshTable(await benchRefresh()),
   },
   {
     title: 'Encrypt and re-encrypt',
