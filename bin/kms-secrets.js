@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The kms-secrets CLI. Its TypeScript sources are bundled with esbuild into .cache/cli/ on first use and
-// again whenever a source is newer than the bundle: one file starts in ~0.2 s, where tsx compiles and
-// resolves every module on each run (~0.6 s). Without esbuild (a production install) or a writable
-// .cache/, the sources run through tsx as before.
-import { readFileSync, statSync } from 'node:fs';
+// The kms-secrets CLI. In the published package it runs the compiled dist/scripts/cli.js. In a checkout,
+// its TypeScript sources are bundled with esbuild into .cache/cli/ on first use and again whenever a source
+// is newer than the bundle: one file starts in ~0.2 s, where tsx compiles and resolves every module on each
+// run (~0.6 s). Without esbuild or a writable .cache/, the sources run through tsx.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,6 +20,8 @@ process.exitCode = await main(process.argv.slice(2));
 if (['exec', 'write'].includes(process.argv[2])) process.exit();
 
 async function loadCli() {
+  // The package has no sources, only what `npm run build` compiled.
+  if (!existsSync(entry)) return import(pathToFileURL(join(root, 'dist', 'scripts', 'cli.js')).href);
   try {
     if (!isFresh()) await build();
     return await import(pathToFileURL(bundle).href);

@@ -5,14 +5,18 @@
  * {
  *   "defaultEnv": "staging",
  *   "defaults": { "region": "eu-west-1", "bucketPrefix": "acme-" },
- *   "environments": { "production": { "allowedAccountIds": ["111111111111"] }, "demo": { "local": true } }
+ *   "environments": {
+ *     "production": { "allowedAccountIds": ["111111111111"], "services": { "api": { "taskRole": "api-task" } } },
+ *     "demo": { "local": true }
+ *   }
  * }
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsError } from './errors.ts';
 import { loaderVariableGroup } from './loader-variables.ts';
-import { assertEnvName } from './naming.ts';
+import { assertEnvName, envOrServiceProblem } from './naming.ts';
+import { partitionOf } from './partition.ts';
 
 export const SETTINGS_FILE = 'kms-secrets.json';
 
@@ -34,6 +38,19 @@ export interface RoleTrust {
     /** Allowed `sub` claims, each naming an owner and repository, e.g. "repo:acme/app:ref:refs/heads/main". */
     readonly subjects: readonly string[];
   };
+}
+
+/** An existing IAM role, by name (in the env's account) or by ARN (needed when the role has a path). */
+export interface RoleReference {
+  readonly name: string;
+  /** The ARN as given; absent when only the name was. */
+  readonly arn?: string;
+}
+
+/** What the settings say of one service of an env. */
+export interface ServiceSettings {
+  /** The service's task role is this existing role instead of one the stack creates. @default the stack creates kms-secrets-<env>.task-<service> */
+  readonly taskRole?: RoleReference;
 }
 
 /** The operator roles the stack creates when a trust is given; their managed policies exist either way. */
@@ -79,6 +96,8 @@ export interface EnvironmentSettings {
   readonly allowLoaderVariables: readonly string[];
   /** Operator roles to create, by who may assume them. @default {} (managed policies only) */
   readonly roles: OperatorRoles;
+  /** Settings per service, e.g. its own task role. @default {} */
+  readonly services: Readonly<Record<string, ServiceSettings>>;
 }
 
 export interface Settings {
@@ -93,9 +112,11 @@ type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
 const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
   'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
   'backend', 'local', 'keyAlias', 'forceDestroy', 'taskRoleTrustedPrincipals', 'ecsClusterArn', 'breakGlassPrincipals',
-  'allowLoaderVariables', 'roles',
+  'allowLoaderVariables', 'roles', 'services',
 ];
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 
 /** Reads the settings of the project at `projectRoot`; no file means all defaults. */
 export function loadSettings(projectRoot: string): Settings {
@@ -117,6 +138,8 @@ export function parseSettings(raw: unknown, source = 'settings'): Settings {
   const defaultEnv = top.defaultEnv === undefined ? 'staging' : asString(top.defaultEnv, `${source}: defaultEnv`);
   assertEnvName(defaultEnv);
   const defaults = readEnvironment(top.defaults ?? {}, `${source}: defaults`);
+  // A role is one service's in one env: a default for every env would hand it every env's secrets.
+  if (defaults.services !== undefined) throw new SettingsError(`${source}: defaults: "services" belongs to an env (environments.<env>.services)`);
   const environments = asObject(top.environments ?? {}, `${source}: environments`);
   const perEnv = new Map<string, RawEnvironment>();
   for (const [env, value] of Object.entries(environments)) {
@@ -187,7 +210,43 @@ function resolveEnvironment(env: string, raw: RawEnvironment, where: string): En
     region, bucketPrefix, bucketName, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
     backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
     ecsClusterArn, breakGlassPrincipals, allowLoaderVariables, roles: readRoles(raw.roles, `${where}: roles`),
+    services: readServices(raw.services, { region, allowedAccountIds }, `${where}: services`),
   };
+}
+
+function readServices(value: unknown, context: { region: string; allowedAccountIds: readonly string[] }, where: string): Record<string, ServiceSettings> {
+  if (value === undefined) return {};
+  const services: Record<string, ServiceSettings> = {};
+  for (const [service, raw] of Object.entries(asObject(value, where))) {
+    const problem = envOrServiceProblem('service', service);
+    if (problem) throw new SettingsError(`${where}: ${problem}`);
+    const object = asObject(raw, `${where}.${service}`);
+    rejectUnknown(object, ['taskRole'], `${where}.${service}`);
+    services[service] = object.taskRole === undefined ? {} : { taskRole: readTaskRole(object.taskRole, context, `${where}.${service}.taskRole`) };
+  }
+  return services;
+}
+
+/** An existing role's name or ARN, refused where it could not be the env's task role. */
+function readTaskRole(value: unknown, { region, allowedAccountIds }: { region: string; allowedAccountIds: readonly string[] }, where: string): RoleReference {
+  const text = asString(value, where);
+  const arn = ROLE_ARN.exec(text);
+  if (!arn && !ROLE_NAME.test(text)) {
+    throw new SettingsError(`${where} "${text}" is neither an IAM role name nor a role ARN such as arn:aws:iam::111122223333:role/api-task`);
+  }
+  const name = arn ? arn[3]! : text;
+  // The stack's own roles are operators (deployer, CI, developers), who must never read a secret.
+  if (name.startsWith('kms-secrets-')) {
+    throw new SettingsError(`${where} "${text}" is one of the stack's own role names (kms-secrets-…); name the app's own task role, or leave taskRole out for the stack to create one`);
+  }
+  if (arn) {
+    const partition = partitionOf(region);
+    if (arn[1] !== partition) throw new SettingsError(`${where} "${text}" is in partition ${arn[1]}, but region ${region} is in ${partition}`);
+    if (allowedAccountIds.length > 0 && !allowedAccountIds.includes(arn[2]!)) {
+      throw new SettingsError(`${where} "${text}" is in account ${arn[2]}, which allowedAccountIds (${allowedAccountIds.join(', ')}) does not hold; a role of another account cannot have the env's policy attached`);
+    }
+  }
+  return arn ? { name, arn: text } : { name };
 }
 
 function readBoolean(value: unknown, where: string): boolean {

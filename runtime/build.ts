@@ -59,5 +59,6 @@ export async function buildRuntimeBundle(outfile: string = RUNTIME_BUNDLE): Prom
 if (import.meta.url === `file://${process.argv[1]}`) {
   const metafile = await buildRuntimeBundle();
   const bytes = Object.values(metafile.outputs)[0]!.bytes;
-  process.stdout.write(`${RUNTIME_BUNDLE} (${(bytes / 1024).toFixed(0)} KiB) and its code cache\n`);
+  // On stderr: `npm pack --json` runs this build and prints its JSON on the same stdout.
+  process.stderr.write(`built ${RUNTIME_BUNDLE} (${(bytes / 1024).toFixed(0)} KiB) and its code cache\n`);
 }

@@ -1,21 +1,17 @@
 /**
- * One environment = one stack with its own state: key, bucket, objects, roles, outputs, and a Terraform
- * variable `env` that refuses any environment but its own. Terraform cannot choose a state from a variable,
- * so the env is chosen by stack name (`cdktf deploy staging`), and `--var env` can only confirm it.
+ * One environment = one stack with its own state: the env's `SecretsEnvironment` (key, bucket, objects,
+ * roles, outputs), its backend and provider, and a Terraform variable `env` that refuses any environment
+ * but its own. Terraform cannot choose a state from a variable, so the env is chosen by stack name
+ * (`cdktf deploy staging`), and `--var env` can only confirm it.
  */
-import { AwsProvider, type AwsProviderEndpoints } from '@cdktf/provider-aws/lib/provider';
-import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { AwsProvider, type AwsProviderEndpoints } from '@cdktf/provider-aws/lib/provider/index.js';
+import { Fn, LocalBackend, S3Backend, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { KmsSecretsError } from '../lib/errors.ts';
 import type { EnvironmentSettings } from '../lib/settings.ts';
 import type { SecretFile } from '../lib/tree.ts';
-import { SecretsBucket } from './bucket.ts';
-import { SecretsKey } from './key.ts';
-import { SecretObjects } from './objects.ts';
-import { OperatorAccess } from './operator-access.ts';
-import { partitionOf } from './policy.ts';
-import { ServiceAccess } from './service-access.ts';
+import { SecretsEnvironment } from './secrets-environment.ts';
 
 export interface EnvironmentStackProps {
   readonly env: string;
@@ -31,19 +27,11 @@ export interface EnvironmentStackProps {
 }
 
 export class EnvironmentStack extends TerraformStack {
-  readonly key: SecretsKey;
-  readonly bucket: SecretsBucket;
-  readonly objects: SecretObjects;
-  /** One task role per service, by service name. */
-  readonly services: ReadonlyMap<string, ServiceAccess>;
-  readonly operators: OperatorAccess;
+  readonly secrets: SecretsEnvironment;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
     const { env, settings } = props;
-    const wrongEnv = props.files.find((file) => file.env !== env);
-    if (wrongEnv) throw new KmsSecretsError(`stack "${env}" was given ${wrongEnv.path}, a secret of env "${wrongEnv.env}"`);
-
     configureBackend(this, props);
     const offlinePlan = new TerraformVariable(this, 'offline_plan', {
       type: 'bool',
@@ -66,41 +54,8 @@ export class EnvironmentStack extends TerraformStack {
     // a line per resource.
     new AwsProvider(this, 'aws', { ...providerConfig(props, envVariable.stringValue), ...offlineSettings(offlinePlan) });
 
-    const partition = partitionOf(settings.region);
-    this.key = new SecretsKey(this, 'key', {
-      env,
-      alias: settings.keyAlias,
-      partition,
-      region: settings.region,
-      administrators: settings.keyAdministrators,
-      breakGlassPrincipals: settings.breakGlassPrincipals,
-    });
-    this.bucket = new SecretsBucket(this, 'bucket', {
-      bucketName: settings.bucketName,
-      partition,
-      noncurrentVersionDays: settings.noncurrentVersionDays,
-      vpcEndpointId: settings.vpcEndpointId,
-      forceDestroy: settings.forceDestroy,
-    });
-    this.objects = new SecretObjects(this, 'objects', { bucket: this.bucket, files: props.files, terraformDir: props.terraformDir });
-
-    const services = [...new Set(props.files.map((file) => file.service))].sort();
-    this.services = new Map(services.map((service) => [service, new ServiceAccess(this, `service-${service}`, {
-      env,
-      service,
-      bucket: this.bucket,
-      key: this.key,
-      extraTrustedPrincipals: settings.taskRoleTrustedPrincipals,
-      ecsClusterArn: settings.ecsClusterArn,
-      allowLoaderVariables: settings.allowLoaderVariables,
-    })]));
-    this.operators = new OperatorAccess(this, 'operators', {
-      env, partition, bucket: this.bucket, key: this.key, backend: settings.backend, roles: settings.roles,
-    });
-
-    new TerraformOutput(this, 'bucket_name', { value: this.bucket.bucket.bucket, description: 'SECRETS_BUCKET for the runtime' });
-    new TerraformOutput(this, 'key_arn', { value: this.key.key.arn });
-    new TerraformOutput(this, 'key_alias', { value: this.key.alias.name });
+    // "Default" is left out of Terraform's resource addresses: they stay what they were before the construct existed.
+    this.secrets = new SecretsEnvironment(this, 'Default', { env, settings, files: props.files, terraformDir: props.terraformDir });
   }
 }
 

@@ -6,9 +6,9 @@
  * itself and delegates nothing cryptographic to IAM except encryption. So an IAM policy elsewhere in the
  * account that allows `kms:Decrypt` on `*` (PowerUserAccess, say) decrypts nothing here.
  */
-import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
-import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
-import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
+import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy/index.js';
 import { Fn, Lazy } from 'cdktf';
 import { Construct } from 'constructs';
 import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
@@ -79,18 +79,22 @@ export class SecretsKey extends Construct {
   }
 
   /**
-   * Lets `principal` (a task role ARN) decrypt the ciphertext of `service` and nothing else: the key
-   * policy names it with that service's encryption context. Returns the matching identity-policy statement.
+   * Lets `principal` (a role ARN) decrypt the ciphertext of `service` and nothing else: the key policy
+   * names it with that service's encryption context. Its identity policy needs `decryptStatement` too.
    */
-  grantDecrypt(principal: string, service: string): PolicyStatement {
+  grantDecrypt(principal: string, service: string): void {
     this.decrypters.push({ principal, service });
+  }
+
+  /** The identity-policy statement that matches the key policy's: decrypt with `service`'s context only. */
+  decryptStatement(service: string): PolicyStatement {
     return { Sid: 'DecryptOwnServiceSecrets', Effect: 'Allow', Action: 'kms:Decrypt', Resource: this.key.arn, Condition: this.serviceContext(service) };
   }
 
   /** The key policy, as deployed. */
   get policy(): PolicyDocument {
     const root = `arn:${this.partition}:iam::${this.accountId}:root`;
-    const readers = [...this.decrypters.map((d) => d.principal), ...this.breakGlassPrincipals];
+    const readers = [...new Set([...this.decrypters.map((d) => d.principal), ...this.breakGlassPrincipals])];
     return policyDocument([
       {
         // IAM decides who administers and reads the key (so nobody is locked out), but never who decrypts.

@@ -1,6 +1,6 @@
 /** One S3 object per ciphertext file, uploaded from the file itself: Terraform never decrypts, so no
  * plaintext reaches the plan or the state, and CI plans without any KMS right. */
-import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
+import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { relative } from 'node:path';

@@ -6,9 +6,9 @@
  * anything, so a new env, a new service's task role, the key or the bucket settings are an administrator's
  * apply (`kms-secrets plan-check` tells the two kinds of plan apart before apply).
  */
-import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import type { BackendSettings, OperatorRoles, RoleTrust } from '../lib/settings.ts';

@@ -28,6 +28,7 @@ describe('settings', () => {
         breakGlassPrincipals: [],
         allowLoaderVariables: [],
         roles: {},
+        services: {},
       });
     } finally {
       project.remove();

@@ -118,3 +118,25 @@ describe('only ECS tasks of the env\'s own account may assume a task role', () =
     expect(await decide(policies, principal, 'sts:AssumeRole', taskRole, context)).toBe(expected);
   });
 });
+
+describe('an app\'s own task role (services.api.taskRole) reads exactly its service; the read policy alone decrypts nothing', () => {
+  const own = environmentPolicies(synthEnvironment({
+    files: [secretFile('staging', 'api', 'db-password'), secretFile('staging', 'web', 'session-key')],
+    settings: { environments: { staging: { services: { api: { taskRole: 'app-api' } } } } },
+  }));
+  // The role as IAM would see it: its own statements for the app's queues and tables, and the attached read policy.
+  const appRole = { arn: roleArn('app-api'), policies: [...own.principals['read-api']!, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }] }] };
+  // Someone with IAM rights attaches the same managed policy to a role the settings do not name.
+  const otherRole = { arn: roleArn('other-app'), policies: own.principals['read-api']! };
+
+  it.each([
+    ['the named role decrypts its service', appRole, 'kms:Decrypt', KEY_ARN, contextOf(api), 'Allowed'],
+    ['…and reads its objects', appRole, 's3:GetObject', `${BUCKET}/api/db-password`, {}, 'Allowed'],
+    ['…but not another service\'s ciphertext', appRole, 'kms:Decrypt', KEY_ARN, contextOf(web), 'ImplicitlyDenied'],
+    ['…nor its objects', appRole, 's3:GetObject', `${BUCKET}/web/session-key`, {}, 'ImplicitlyDenied'],
+    ['…nor encrypts', appRole, 'kms:Encrypt', KEY_ARN, contextOf(api), 'ImplicitlyDenied'],
+    ['a role the settings do not name, with the read policy attached, decrypts nothing', otherRole, 'kms:Decrypt', KEY_ARN, contextOf(api), 'ExplicitlyDenied'],
+  ] as const)('%s', async (_name, principal, action, resource, context, expected) => {
+    expect(await decide(own, principal, action, resource, context)).toBe(expected);
+  });
+});

@@ -45,6 +45,6 @@ describe('SecretObjects: one S3 object per ciphertext file, uploaded from the fi
 
   it('refuses a file of another env', () => {
     expect(() => synthEnvironment({ files: [secretFile('production', 'api', 'db-password')] }))
-      .toThrow(/stack "staging" was given .* a secret of env "production"/);
+      .toThrow(/env "staging" was given .* a secret of env "production"/);
   });
 });

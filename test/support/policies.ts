@@ -41,9 +41,14 @@ export function environmentPolicies({ config }: Synthesized, env = 'staging'): E
   const only = (type: string) => concrete(Object.values(config.resource[type]!)[0]!.policy, KEY_ARN, roleArns);
   const principals: Record<string, Document[]> = {};
   const trust: Record<string, Document> = {};
+  const managed = config.resource.aws_iam_policy ?? {};
   for (const [logicalId, role] of roles) {
-    const inline = Object.values(config.resource.aws_iam_role_policy ?? {}).filter((p) => p.role === `\${aws_iam_role.${logicalId}.name}`);
-    principals[String(role.name).replace(`kms-secrets-${env}.`, '')] = inline.map((p) => concrete(p.policy));
+    const ofRole = (p: Record<string, unknown>) => p.role === `\${aws_iam_role.${logicalId}.name}`;
+    const inline = Object.values(config.resource.aws_iam_role_policy ?? {}).filter(ofRole).map((p) => p.policy);
+    // An attachment names the policy by its reference: ${aws_iam_policy.<logical id>.arn}.
+    const attached = Object.values(config.resource.aws_iam_role_policy_attachment ?? {}).filter(ofRole)
+      .map((a) => managed[/^\$\{aws_iam_policy\.([^.]+)\.arn\}$/.exec(String(a.policy_arn))![1]!]!.policy);
+    principals[String(role.name).replace(`kms-secrets-${env}.`, '')] = [...inline, ...attached].map((p) => concrete(p));
     trust[roleArns[logicalId]!] = concrete(role.assume_role_policy);
   }
   for (const policy of Object.values(config.resource.aws_iam_policy ?? {})) {

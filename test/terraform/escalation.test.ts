@@ -6,7 +6,7 @@
  * identity, key, bucket and trust policies as AWS does. README's security model lists these rows.
  */
 import {
-  CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
+  AttachRolePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand, ReEncryptCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
-import { ACCOUNT_ID, terraformProviderEnv } from '../../local/index.ts';
+import { ACCOUNT_ID, terraformProviderEnv, TEST_CREDENTIALS } from '../../local/index.ts';
 import { runCdktf } from '../../scripts/cdktf.ts';
 import { runTerraform } from '../../scripts/terraform.ts';
 import { iamName } from '../../stacks/iam-names.ts';
@@ -26,11 +26,12 @@ import { startEndpoint, type TestEndpoint } from '../local/support.ts';
 import { runCli } from '../support/cli.ts';
 import { filesContaining, marker } from '../support/markers.ts';
 import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
-import { assumeRole, credentialsEnv, ecsTaskCredentials, ecsTaskCredentialsEnv, roleWithPolicy, type RoleCredentials } from '../support/roles.ts';
+import { assumeRole, createRole, credentialsEnv, ecsTaskCredentials, ecsTaskCredentialsEnv, roleWithPolicy, type RoleCredentials } from '../support/roles.ts';
 import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const ROOT = `arn:aws:iam::${ACCOUNT_ID}:root`;
 const role = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
+const readPolicyArn = (env: string, service: string) => `arn:aws:iam::${ACCOUNT_ID}:policy/${iamName(env, `read-${service}`)}`;
 const BUCKET = 'kms-secrets-demo-secrets';
 const EU_BUCKET = 'kms-secrets-demo-eu-secrets';
 const everything = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
@@ -43,15 +44,21 @@ const keyPolicyLetting = (account: string) => JSON.stringify({ Version: '2012-10
   { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
 ] });
 
-/** The operator roles of both envs, each trusted by the admin so the test can act as it; demo's break-glass role. */
+/** The app's own task role for demo-eu's api service, defined outside the stack (services.api.taskRole). */
+const APP_ROLE = 'eu-app';
+/**
+ * The operator roles of both envs, each trusted by the admin so the test can act as it; demo's break-glass
+ * role; demo-eu's api service read by the app's own task role instead of one the stack creates.
+ */
 const SETTINGS = {
   environments: Object.fromEntries(['demo', 'demo-eu'].map((env) => [env, {
     local: true,
     forceDestroy: true,
     roles: { deployer: { awsPrincipals: [ROOT] }, ciPlan: { awsPrincipals: [ROOT] }, developer: { awsPrincipals: [ROOT] } },
-    ...(env === 'demo' ? { breakGlassPrincipals: [role('break-glass')] } : {}),
+    ...(env === 'demo' ? { breakGlassPrincipals: [role('break-glass')] } : { services: { api: { taskRole: APP_ROLE } } }),
   }])),
 };
+const ecsTrust = [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT_ID } } }];
 
 interface Principal {
   readonly credentials: RoleCredentials;
@@ -76,9 +83,9 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
   const cli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runCli(args, { cwd: project.root, env, input });
   const ciphertextOf = (path: string) => readFileSync(join(project.root, 'secrets', path));
   /** The environment of a process that gets its credentials as an ECS task of `service` in demo would. */
-  const asEcsTask = (service: string) => ({
+  const asEcsTask = (service: string, taskRole = iamName('demo', `task-${service}`)) => ({
     ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }),
-    ...ecsTaskCredentialsEnv(aws.endpoint.url, iamName('demo', `task-${service}`)),
+    ...ecsTaskCredentialsEnv(aws.endpoint.url, taskRole),
   });
 
   beforeAll(async () => {
@@ -93,6 +100,8 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
     adminEnv = envWithoutAws(terraformProviderEnv(aws.endpoint.url));
     // A break-glass principal must exist before a key policy may name it.
     as['demo break-glass'] = principal(await roleWithPolicy(aws.endpoint.url, 'break-glass', [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }]));
+    // The app's own role exists before the stack attaches the read policy to it, with the app's other rights.
+    await createRole(aws.endpoint.url, APP_ROLE, ecsTrust, [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }]);
     const deploy = await runCdktf(project.root, ['deploy', 'demo', 'demo-eu', '--auto-approve'], adminEnv);
     expect(deploy.code, deploy.output).toBe(0);
 
@@ -104,6 +113,13 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
     }
     for (const service of ['api', 'web']) as[`demo task-${service}`] = principal(await ecsTaskCredentials(aws.endpoint.url, iamName('demo', `task-${service}`)));
     as['power user'] = principal(await roleWithPolicy(aws.endpoint.url, 'power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*', 'iam:Get*'], Resource: '*' }]));
+    as['demo-eu app role (services.api.taskRole)'] = principal(await ecsTaskCredentials(aws.endpoint.url, APP_ROLE));
+    // Someone with IAM rights attaches demo-eu's read policy to a role the settings do not name.
+    await createRole(aws.endpoint.url, 'stowaway', ecsTrust, []);
+    const adminIam = new IAMClient({ endpoint: aws.endpoint.url, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+    await adminIam.send(new AttachRolePolicyCommand({ RoleName: 'stowaway', PolicyArn: readPolicyArn('demo-eu', 'api') }));
+    adminIam.destroy();
+    as['a role with demo-eu\'s api read policy attached, not named in the settings'] = principal(await ecsTaskCredentials(aws.endpoint.url, 'stowaway'));
   }, TERRAFORM_TIMEOUT_MS);
   afterAll(async () => {
     project?.remove();
@@ -158,6 +174,14 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
         rmSync(join(project.root, 'secrets/demo/billing'), { recursive: true });
       }
     }, TERRAFORM_TIMEOUT_MS);
+  });
+
+  it('the app\'s own task role (demo-eu, services.api.taskRole) starts its app with its service\'s rotated secret', async () => {
+    // What the deployer's apply of the rotation uploads.
+    await as['demo-eu deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: EU_BUCKET, Key: 'api/db-password', Body: ciphertextOf('demo-eu/api/db-password'), ServerSideEncryption: 'AES256' }));
+    const run = await cli(['exec', '--bucket', EU_BUCKET, '--env', 'demo-eu', '--service', 'api', '--', process.execPath, '-e', 'process.exit(process.env.DB_PASSWORD.length)'],
+      asEcsTask('api', APP_ROLE));
+    expect(run.code, run.stderr).toBe(values[2]!.length);
   });
 
   describe('a loader variable planted by a developer never reaches the app', () => {
@@ -251,6 +275,21 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       () => as['demo task-web']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
     ['demo task-api', 'encrypts', 'denied',
       () => as['demo task-api']!.clients.kms.send(new EncryptCommand({ KeyId: keyArn.demo!, Plaintext: Buffer.from('x'), EncryptionContext: context('demo', 'api', 'x') }))],
+    // The app's own task role (demo-eu, services.api.taskRole): its service only, through the attached read policy.
+    ['demo-eu app role (services.api.taskRole)', 'decrypts its service\'s secret', 'allowed',
+      () => as['demo-eu app role (services.api.taskRole)']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo-eu/api/db-password'), EncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['demo-eu app role (services.api.taskRole)', 'lists its service\'s prefix', 'allowed',
+      () => as['demo-eu app role (services.api.taskRole)']!.clients.s3.send(new ListObjectsV2Command({ Bucket: EU_BUCKET, Prefix: 'api/' }))],
+    ['demo-eu app role (services.api.taskRole)', 'reads demo\'s api object', 'denied',
+      () => as['demo-eu app role (services.api.taskRole)']!.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'api/db-password' }))],
+    ['demo-eu app role (services.api.taskRole)', 'decrypts demo\'s api secret', 'denied',
+      () => as['demo-eu app role (services.api.taskRole)']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['a role with demo-eu\'s api read policy attached, not named in the settings', 'decrypts the api secret (key policy)', 'denied',
+      () => as['a role with demo-eu\'s api read policy attached, not named in the settings']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo-eu/api/db-password'), EncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['demo-eu deployer', 'attaches the api read policy to its own role', 'denied',
+      () => as['demo-eu deployer']!.iam.send(new AttachRolePolicyCommand({ RoleName: 'kms-secrets-demo-eu.deployer', PolicyArn: readPolicyArn('demo-eu', 'api') }))],
+    ['demo deployer', 'attaches the api read policy to a role outside the stack', 'denied',
+      () => as['demo deployer']!.iam.send(new AttachRolePolicyCommand({ RoleName: 'stowaway', PolicyArn: readPolicyArn('demo', 'api') }))],
     // Across envs whose names share a prefix.
     ['demo deployer', 'rewrites the demo-eu deployer\'s policy', 'denied',
       () => as['demo deployer']!.iam.send(new PutRolePolicyCommand({ RoleName: 'kms-secrets-demo-eu.deployer', PolicyName: 'all', PolicyDocument: everything('*') }))],

@@ -40,7 +40,7 @@ describeWithTerraform('cdktf plan, for real and offline, with no AWS credentials
   it('plans the staging stack without any AWS credential in the environment', () => {
     expect(Object.keys(noAws).filter((key) => key.startsWith('AWS_ACCESS') || key.startsWith('AWS_SECRET'))).toEqual([]);
     expect(plan.code, plan.output).toBe(0);
-    expect(plan.output).toMatch(/Plan: 20 to add, 0 to change, 0 to destroy/);
+    expect(plan.output).toMatch(/Plan: 22 to add, 0 to change, 0 to destroy/);
   });
 
   it('plans the key with rotation, its alias and the bucket', () => {
@@ -89,7 +89,7 @@ describeWithTerraform('cdktf deploy --var env=<env> on a one-environment tree', 
       // No terminal to approve on: cdktf stops at its approval prompt, which is the apply step. Its
       // interactive menu reads "Approve  Applies the changes…"; under CI=true it asks Terraform's question.
       const deploy = await runCdktf(project.root, ['deploy', '--var', 'env=staging', '--var', 'offline_plan=true'], noAws);
-      expect(deploy.output).toMatch(/Plan: 16 to add, 0 to change, 0 to destroy/);
+      expect(deploy.output).toMatch(/Plan: 17 to add, 0 to change, 0 to destroy/);
       expect(deploy.output).toMatch(/Approve\s+Applies the changes outlined in the plan|Do you want to perform these actions\?/);
     } finally {
       project.remove();
