@@ -32,6 +32,7 @@ const THROTTLING: Record<ServiceName, () => AwsError> = {
   s3: () => new AwsError('SlowDown', 'Please reduce your request rate. (injected fault)', 503),
   iam: () => new AwsError('Throttling', 'Rate exceeded (injected fault)', 400),
   sts: () => new AwsError('Throttling', 'Rate exceeded (injected fault)', 400),
+  ecs: () => new AwsError('ThrottlingException', 'Rate exceeded (injected fault)', 400),
 };
 
 const INTERNAL_ERROR: Record<ServiceName, string> = {
@@ -41,6 +42,7 @@ const INTERNAL_ERROR: Record<ServiceName, string> = {
   s3: 'InternalError',
   iam: 'ServiceFailure',
   sts: 'InternalFailure',
+  ecs: 'ServerException',
 };
 
 export function faultError(kind: Exclude<FaultKind, 'latency'>, service: ServiceName): AwsError {

@@ -10,7 +10,7 @@ export const ACCOUNT_ID = '000000000000';
 /** Used when a request carries no credential scope. */
 export const DEFAULT_REGION = 'us-east-1';
 
-export type ServiceName = 'kms' | 's3' | 'iam' | 'sts' | 'ssm' | 'secretsmanager';
+export type ServiceName = 'kms' | 's3' | 'iam' | 'sts' | 'ssm' | 'secretsmanager' | 'ecs';
 export type WireProtocol = 'json' | 'query' | 'rest-xml';
 
 /** An error the client sees with AWS's own code, so SDKs map it to their typed exceptions. */
@@ -144,6 +144,11 @@ export class JsonInput {
       throw invalid(`Value at '${memberName(name)}' failed to satisfy constraint: Member must be a map of strings`);
     }
     return value as Record<string, string>;
+  }
+
+  /** A member as sent, of any JSON type (ECS keeps container definitions whole). */
+  optionalValue(name: string): unknown {
+    return this.raw[name] ?? undefined;
   }
 
   optionalList<T>(name: string): T[] | undefined {

@@ -1,8 +1,9 @@
 /**
  * Which service and operation a request is, and how answers and errors look on each wire protocol:
- * JSON 1.1 by X-Amz-Target (KMS, SSM, Secrets Manager), query by Action (IAM and STS, told apart by
+ * JSON 1.1 by X-Amz-Target (KMS, SSM, Secrets Manager, ECS), query by Action (IAM and STS, told apart by
  * the credential scope's service or else by the action), and everything else S3 REST, path-style.
  */
+import type { Ecs } from './ecs.ts';
 import type { Iam } from './iam.ts';
 import type { Kms } from './kms.ts';
 import { AwsError, header, JsonInput, QueryInput, type Call, type HttpRequest, type Reply, type ServiceName, type SignatureScope, type WireProtocol } from './protocol.ts';
@@ -19,6 +20,7 @@ export interface Services {
   readonly sts: Sts;
   readonly ssm: Ssm;
   readonly secretsmanager: SecretsManager;
+  readonly ecs: Ecs;
 }
 
 export interface Route {
@@ -27,14 +29,14 @@ export interface Route {
   readonly protocol: WireProtocol;
 }
 
-const JSON_TARGETS: Record<string, ServiceName> = { TrentService: 'kms', AmazonSSM: 'ssm', secretsmanager: 'secretsmanager' };
+const JSON_TARGETS: Record<string, ServiceName> = { TrentService: 'kms', AmazonSSM: 'ssm', secretsmanager: 'secretsmanager', AmazonEC2ContainerServiceV20141113: 'ecs' };
 const STS_ACTIONS = new Set(['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'DecodeAuthorizationMessage', 'GetAccessKeyInfo',
   'GetCallerIdentity', 'GetFederationToken', 'GetSessionToken']);
 const QUERY_NAMESPACES: Partial<Record<ServiceName, string>> = {
   iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
   sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
 };
-const SERVICE_TITLES: Record<ServiceName, string> = { kms: 'KMS', s3: 'S3', iam: 'IAM', sts: 'STS', ssm: 'SSM', secretsmanager: 'Secrets Manager' };
+const SERVICE_TITLES: Record<ServiceName, string> = { kms: 'KMS', s3: 'S3', iam: 'IAM', sts: 'STS', ssm: 'SSM', secretsmanager: 'Secrets Manager', ecs: 'ECS' };
 
 export function routeRequest(request: HttpRequest, scope: SignatureScope): Route {
   const target = header(request, 'x-amz-target');

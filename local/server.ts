@@ -17,6 +17,7 @@ import { dispatch, errorReply, routeRequest, type Route, type Services } from '.
 import { S3 } from './s3.ts';
 import { SecretsManager } from './secrets-manager.ts';
 import { Ssm } from './ssm.ts';
+import { Ecs } from './ecs.ts';
 import { ensureStateDir } from './state.ts';
 import { Sts } from './sts.ts';
 
@@ -47,6 +48,7 @@ const ACCESS_DENIED: Record<ServiceName, { code: string; status: number }> = {
   kms: { code: 'AccessDeniedException', status: 400 },
   ssm: { code: 'AccessDeniedException', status: 400 },
   secretsmanager: { code: 'AccessDeniedException', status: 400 },
+  ecs: { code: 'AccessDeniedException', status: 400 },
   s3: { code: 'AccessDenied', status: 403 },
   iam: { code: 'AccessDenied', status: 403 },
   sts: { code: 'AccessDenied', status: 403 },
@@ -84,6 +86,7 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
     sts: new Sts(options.dir, iam),
     ssm: new Ssm(options.dir, kms),
     secretsmanager: new SecretsManager(options.dir, kms),
+    ecs: new Ecs(options.dir),
   };
   const log = new RequestLog(options.dir);
   const faults = new FaultInjector();

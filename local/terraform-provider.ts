@@ -8,7 +8,7 @@ import { DEFAULT_REGION } from './protocol.ts';
 /** Credentials that act as the account's admin on the local endpoint. */
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
-const SERVICES = ['s3', 'kms', 'iam', 'sts', 'ssm', 'secretsmanager'] as const;
+const SERVICES = ['s3', 'kms', 'iam', 'sts', 'ssm', 'secretsmanager', 'ecs'] as const;
 
 /** The provider's arguments in CDKTF's camelCase (`new AwsProvider(this, 'aws', awsProviderConfig(url))`). */
 export function awsProviderConfig(endpoint: string, region: string = DEFAULT_REGION) {

@@ -2,10 +2,11 @@
  * The package as another team installs it: `npm pack` (which builds dist/), its contents checked, then
  * unpacked into a cdktf app of their own that composes `SecretsEnvironment` with its own task role and an
  * ECS task definition. The app type-checks against the package's declarations, synthesizes, and plans
- * offline with the real Terraform; the packaged CLI and runtime library load from the compiled files.
+ * offline with the real Terraform; the packaged CLI and runtime library load from the compiled files. The
+ * same app synthesizes and plans under CDK Terrain (cdktn), the continuation of the archived cdktf.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -54,6 +55,21 @@ new EcsTaskDefinition(stack, 'api', {
 });
 app.synth();
 `;
+
+/** `terraform init` and `plan` of the app's synthesized stack, offline with the provider mirror; the plan's text. */
+async function planOffline(appDir: string): Promise<string> {
+  const stackDir = join(appDir, 'cdktf.out', 'stacks', 'production');
+  const mirror = findProviderMirror();
+  if (!mirror) throw new Error('no hashicorp/aws provider mirror found: this test needs one');
+  linkProviderMirror(stackDir, mirror);
+  await writeProviderLock(stackDir, mirror);
+  const env = envWithoutAws();
+  const init = await runTerraform(appDir, stackDir, ['init', '-input=false'], { output: 'capture', env });
+  expect(init.code, init.stdout + init.stderr).toBe(0);
+  const plan = await runTerraform(appDir, stackDir, ['plan', '-input=false', '-no-color'], { output: 'capture', env });
+  expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+  return plan.stdout;
+}
 
 describeWithTerraform('kms-secrets as a package, in a cdktf app of another team', () => {
   let scratch: string;
@@ -126,19 +142,30 @@ describeWithTerraform('kms-secrets as a package, in a cdktf app of another team'
   });
 
   it('plans offline with the real Terraform and the AWS provider from the mirror', async () => {
-    const stackDir = join(app, 'cdktf.out', 'stacks', 'production');
-    const mirror = findProviderMirror();
-    if (!mirror) throw new Error('no hashicorp/aws provider mirror found: this test needs one');
-    linkProviderMirror(stackDir, mirror);
-    await writeProviderLock(stackDir, mirror);
-    const env = envWithoutAws();
-    const init = await runTerraform(app, stackDir, ['init', '-input=false'], { output: 'capture', env });
-    expect(init.code, init.stdout + init.stderr).toBe(0);
-    const plan = await runTerraform(app, stackDir, ['plan', '-input=false', '-no-color'], { output: 'capture', env });
-    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    expect(plan.stdout).toMatch(/# aws_ecs_task_definition\.api will be created/);
-    expect(plan.stdout).toMatch(/# aws_s3_object\.secrets_objects_api_db-password_\w+ will be created/);
-    expect(plan.stdout).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+    const plan = await planOffline(app);
+    expect(plan).toMatch(/# aws_ecs_task_definition\.api will be created/);
+    expect(plan).toMatch(/# aws_s3_object\.secrets_objects_api_db-password_\w+ will be created/);
+    expect(plan).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+  }, TERRAFORM_TIMEOUT_MS);
+
+  it('synthesizes and plans the same under CDK Terrain (cdktn 0.24) with the 5.100 provider bindings, cdktf resolving to cdktn', async () => {
+    // As an npm override ("cdktf": "npm:cdktn@0.24.0") installs it; symbolic links kept as paths, so that the
+    // package and the provider bindings find cdktf here, where it is cdktn.
+    const terrain = join(scratch, 'cdktn-app');
+    const modules = join(terrain, 'node_modules');
+    mkdirSync(modules, { recursive: true });
+    for (const entry of readdirSync(join(app, 'node_modules'))) {
+      const target = entry === 'cdktf' ? join(REPO_ROOT, 'node_modules', 'cdktn') : join(app, 'node_modules', entry);
+      symlinkSync(target, join(modules, entry));
+    }
+    for (const file of ['package.json', 'main.ts', 'secrets']) cpSync(join(app, file), join(terrain, file), { recursive: true });
+    const synth = run(process.execPath, ['--preserve-symlinks', join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'main.ts'], terrain, { ...process.env, NODE_OPTIONS: '--preserve-symlinks' });
+    expect(synth.code, synth.output).toBe(0);
+    const underTerrain = JSON.parse(readFileSync(join(terrain, 'cdktf.out', 'stacks', 'production', 'cdk.tf.json'), 'utf8'));
+    expect(underTerrain['//'].metadata.version, 'synthesized by cdktn').toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'cdktn', 'package.json'), 'utf8')).version);
+    expect(underTerrain.terraform.required_providers.aws.version).toBe('5.100.0');
+    expect(Object.keys(underTerrain.resource).sort()).toEqual(Object.keys(synthesized.resource).sort());
+    expect(await planOffline(terrain)).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
   }, TERRAFORM_TIMEOUT_MS);
 
   it('the packaged CLI runs from its compiled files, and the runtime library imports', () => {

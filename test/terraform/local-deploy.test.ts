@@ -4,17 +4,19 @@
  */
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encryptSecret } from '../../lib/cipher.ts';
-import { terraformProviderEnv } from '../../local/index.ts';
+import { ACCOUNT_ID, terraformProviderEnv } from '../../local/index.ts';
 import { runCdktf } from '../../scripts/cdktf.ts';
+import { runTerraform } from '../../scripts/terraform.ts';
 import { startEndpoint, type TestEndpoint } from '../local/support.ts';
 import type { StatusRow } from '../../lib/deploy-status.ts';
 import { runCli } from '../support/cli.ts';
 import { filesContaining } from '../support/markers.ts';
-import { makeProject, type TestProject } from '../support/project.ts';
+import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { assumeRole, credentialsEnv, roleWithPolicy } from '../support/roles.ts';
 import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
@@ -158,6 +160,39 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     const deployed = await statusAsCi();
     expect(deployed.code, deployed.output).toBe(0);
     expect(deployed.states).toEqual({ 'api/db-password': 'in sync', 'web/api-token': 'in sync', 'web/session-key': 'in sync' });
+  }, TERRAFORM_TIMEOUT_MS);
+
+  it('the plain Terraform example (examples/terraform) reads the stack\'s outputs and applies a task definition with the task role and the variables', async () => {
+    const example = mkdtempSync(join(tmpdir(), 'kms-secrets-hcl-'));
+    try {
+      copyFileSync(join(REPO_ROOT, 'examples', 'terraform', 'main.tf'), join(example, 'main.tf'));
+      const vars = ['-var', 'env=demo', '-var', 'service=api', '-var', 'image=api:1.0', '-var', `stack_state=${join(project.root, 'state', 'demo.tfstate')}`];
+      const terraform = (args: string[]) => runTerraform(project.root, example, [...args, '-no-color'], { output: 'capture', env: adminEnv });
+      const init = await terraform(['init', '-input=false']);
+      expect(init.code, init.stdout + init.stderr).toBe(0);
+      const before = aws.endpoint.requests().length;
+      const apply = await terraform(['apply', '-input=false', '-auto-approve', ...vars]);
+      expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+      expect(apply.stdout).toMatch(/Apply complete! Resources: 1 added, 0 changed, 0 destroyed/);
+      expect(aws.endpoint.requests().slice(before).filter((r) => r.operation === 'RegisterTaskDefinition' && !r.error)).toHaveLength(1);
+
+      const show = await terraform(['show', '-json']);
+      const resources = (JSON.parse(show.stdout) as { values: { root_module: { resources: { type: string; values: Record<string, string> }[] } } }).values.root_module.resources;
+      const task = resources.find((r) => r.type === 'aws_ecs_task_definition')!.values;
+      expect(task.task_role_arn).toBe(`arn:aws:iam::${ACCOUNT_ID}:role/kms-secrets-demo.task-api`);
+      const [container] = JSON.parse(task.container_definitions!) as { entryPoint: string[]; environment: { name: string; value: string }[] }[];
+      expect(container!.entryPoint).toEqual(['kms-secrets', 'exec', '--']);
+      expect(container!.environment).toEqual([
+        { name: 'SECRETS_BUCKET', value: 'kms-secrets-demo-secrets' }, { name: 'SECRETS_ENV', value: 'demo' }, { name: 'SECRETS_SERVICES', value: 'api' },
+      ]);
+
+      const plan = await terraform(['plan', '-input=false', '-detailed-exitcode', ...vars]);
+      expect(plan.code, `a second plan changes nothing:\n${plan.stdout}${plan.stderr}`).toBe(0);
+      const destroy = await terraform(['destroy', '-input=false', '-auto-approve', ...vars]);
+      expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
+    } finally {
+      rmSync(example, { recursive: true, force: true });
+    }
   }, TERRAFORM_TIMEOUT_MS);
 
   it('never writes the plaintext to the state, the synthesized files or the endpoint\'s state', () => {
