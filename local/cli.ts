@@ -1,12 +1,14 @@
 /**
- * `npm run local -- [--dir .local-aws] [--port 4580] [--host 127.0.0.1] [--allow-non-loopback]`:
- * starts the local AWS endpoint and prints what to export to use it. Fault rules can be given as JSON
- * in LOCAL_AWS_FAULTS. Stops cleanly on SIGINT/SIGTERM.
+ * `npm run local -- [--dir .local-aws] [--port 4580] [--host 127.0.0.1] [--allow-non-loopback]
+ * [--kms-quota N] [--s3-get-quota N]`: starts the local AWS endpoint and prints what to export to use it.
+ * Fault rules can be given as JSON in LOCAL_AWS_FAULTS, quotas also as LOCAL_AWS_KMS_QUOTA and
+ * LOCAL_AWS_S3_GET_QUOTA. Stops cleanly on SIGINT/SIGTERM.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { faultsFromEnv } from './faults.ts';
 import { DEFAULT_REGION } from './protocol.ts';
+import { quotasFromEnv } from './quota.ts';
 import { start } from './server.ts';
 import { TEST_CREDENTIALS } from './terraform-provider.ts';
 
@@ -18,7 +20,7 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
-let values: { dir: string; port: string; host: string; 'allow-non-loopback': boolean };
+let values: { dir: string; port: string; host: string; 'allow-non-loopback': boolean; 'kms-quota'?: string; 's3-get-quota'?: string };
 try {
   ({ values } = parseArgs({
     options: {
@@ -26,16 +28,27 @@ try {
       port: { type: 'string', default: process.env.LOCAL_AWS_PORT ?? String(DEFAULT_PORT) },
       host: { type: 'string', default: '127.0.0.1' },
       'allow-non-loopback': { type: 'boolean', default: false },
+      'kms-quota': { type: 'string' },
+      's3-get-quota': { type: 'string' },
     },
   }));
 } catch (error) {
-  refuse(`${(error as Error).message}; the options are --dir, --port, --host and --allow-non-loopback`);
+  refuse(`${(error as Error).message}; the options are --dir, --port, --host, --allow-non-loopback, --kms-quota and --s3-get-quota`);
 }
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`--port must be a port number (0 for any free port), not ${values.port}`);
 
-const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'] }).catch((error: NodeJS.ErrnoException) => {
+const fromEnv = quotasFromEnv(process.env);
+const quotas = {
+  kmsPerSecond: values['kms-quota'] === undefined ? fromEnv.kmsPerSecond : Number(values['kms-quota']),
+  s3GetPerSecondPerPrefix: values['s3-get-quota'] === undefined ? fromEnv.s3GetPerSecondPerPrefix : Number(values['s3-get-quota']),
+};
+for (const [option, value] of [['--kms-quota', quotas.kmsPerSecond], ['--s3-get-quota', quotas.s3GetPerSecondPerPrefix]] as const) {
+  if (value !== undefined && !(value > 0)) refuse(`${option} must be a positive number of requests per second, e.g. 1000`);
+}
+
+const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'], quotas }).catch((error: NodeJS.ErrnoException) => {
   if (error.code === 'EADDRINUSE') refuse(`port ${port} on ${values.host} is in use (another npm run local?): stop that, or pass --port 0 for any free port`);
   if (error.code === 'EADDRNOTAVAIL') refuse(`${values.host} is not an address of this machine: use --host 127.0.0.1`);
   refuse(error.message);
@@ -43,7 +56,8 @@ const endpoint = await start({ dir: resolve(values.dir), port, host: values.host
 for (const rule of faultsFromEnv(process.env)) endpoint.faults.add(rule);
 
 process.stdout.write([
-  `Local AWS endpoint (KMS, S3, IAM, STS, SSM, Secrets Manager) on ${endpoint.url}, state in ${resolve(values.dir)}`,
+  `Local AWS endpoint (KMS, S3, IAM, STS, SSM, Secrets Manager, ECS) on ${endpoint.url}, state in ${resolve(values.dir)}`,
+  ...(quotas.kmsPerSecond || quotas.s3GetPerSecondPerPrefix ? [`Quotas: ${[quotas.kmsPerSecond && `KMS ${quotas.kmsPerSecond}/s`, quotas.s3GetPerSecondPerPrefix && `S3 GET ${quotas.s3GetPerSecondPerPrefix}/s per prefix`].filter(Boolean).join(', ')}`] : []),
   'Use it from this shell with:',
   `  export AWS_ENDPOINT_URL=${endpoint.url}`,
   `  export AWS_REGION=${DEFAULT_REGION} AWS_DEFAULT_REGION=${DEFAULT_REGION}`,

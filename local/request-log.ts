@@ -22,6 +22,8 @@ export interface RequestLogEntry {
   readonly error?: string;
   /** The injected fault that answered or delayed the request, if any. */
   readonly fault?: string;
+  /** The quota that throttled the request (`kms`, `s3-prefix`), if one did. */
+  readonly throttled?: string;
   readonly durationMs: number;
 }
 

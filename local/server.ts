@@ -17,6 +17,7 @@ import { dispatch, errorReply, routeRequest, type Route, type Services } from '.
 import { S3 } from './s3.ts';
 import { SecretsManager } from './secrets-manager.ts';
 import { Ssm } from './ssm.ts';
+import { QuotaExceeded, Quotas, type QuotaName, type QuotaSettings } from './quota.ts';
 import { Ecs } from './ecs.ts';
 import { ensureStateDir } from './state.ts';
 import { Sts } from './sts.ts';
@@ -30,6 +31,8 @@ export interface StartOptions {
   readonly host?: string;
   /** Binding anything but a loopback address needs this: the endpoint has no real authentication. */
   readonly allowNonLoopback?: boolean;
+  /** Request quotas as AWS enforces them (KMS's account-wide rate, S3's GET rate per prefix). @default none */
+  readonly quotas?: QuotaSettings;
 }
 
 export interface LocalEndpoint {
@@ -90,9 +93,10 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
   };
   const log = new RequestLog(options.dir);
   const faults = new FaultInjector();
+  const quotas = new Quotas(options.quotas);
 
   const server = createServer((req, res) => {
-    handle(req, res, services, log, faults).catch((error: unknown) => {
+    handle(req, res, services, log, faults, quotas).catch((error: unknown) => {
       process.stderr.write(`local AWS endpoint: ${(error as Error).stack ?? String(error)}\n`);
       if (!res.headersSent) res.writeHead(500).end();
     });
@@ -117,7 +121,7 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, services: Services, log: RequestLog, faults: FaultInjector): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, services: Services, log: RequestLog, faults: FaultInjector, quotas: Quotas): Promise<void> {
   const started = performance.now();
   const time = new Date().toISOString();
   const url = new URL(req.url ?? '/', 'http://local');
@@ -147,14 +151,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
   let caller: Caller | undefined;
   let fault: FaultRule | undefined;
   let failure: AwsError | undefined;
+  let throttled: QuotaName | undefined;
   let reply: Reply;
   try {
     fault = faults.take(route.service, route.operation);
     if (fault?.kind === 'latency') await sleep(fault.ms ?? 1000);
     else if (fault) throw faultError(fault.kind, route.service);
+    quotas.take(route.service, route.operation, request.path);
     caller = services.sts.caller(scope, route.operation);
     reply = await dispatch(route, makeCall(route, request, scope.region, requestId, caller, services), services);
-  } catch (error) {
+  } catch (thrown) {
+    let error = thrown;
+    if (error instanceof QuotaExceeded) {
+      throttled = error.quota;
+      error = error.answer;
+    }
     if (!(error instanceof AwsError)) process.stderr.write(`local AWS endpoint: ${(error as Error).stack}\n`);
     failure = error instanceof AwsError ? error : new AwsError('InternalFailure', `The local endpoint failed: ${(error as Error).message}`, 500);
     reply = errorReply(route.protocol, route.service, failure, requestId, request.method);
@@ -170,6 +181,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
     status: reply.status,
     error: failure?.code,
     fault: fault?.kind,
+    throttled,
     durationMs: elapsed(started),
   });
 }

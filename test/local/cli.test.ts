@@ -38,7 +38,14 @@ test('an unknown option: one line naming it and the options there are, exit 2', 
   const run = await runLocal(['--prot', '4580']);
 
   expect(run.code).toBe(2);
-  expect(run.stderr).toMatch(/^local AWS endpoint: Unknown option '--prot'.*; the options are --dir, --port, --host and --allow-non-loopback\n$/);
+  expect(run.stderr).toMatch(/^local AWS endpoint: Unknown option '--prot'.*; the options are --dir, --port, --host, --allow-non-loopback, --kms-quota and --s3-get-quota\n$/);
+});
+
+test('a quota that is not a positive rate, exit 2', async () => {
+  const run = await runLocal(['--kms-quota', 'fast']);
+
+  expect(run.code).toBe(2);
+  expect(run.stderr).toBe('local AWS endpoint: --kms-quota must be a positive number of requests per second, e.g. 1000\n');
 });
 
 test('a port that is not a number, exit 2', async () => {

@@ -1,0 +1,116 @@
+/**
+ * The local endpoint's request quotas, as AWS enforces them: KMS's account-wide rate for cryptographic
+ * calls (ThrottlingException above it) and S3's GET rate per prefix (SlowDown), through real SDK clients;
+ * and a small fleet of tasks starting at once under the KMS quota, each with its own clients and retry
+ * state as separate tasks have: every one starts.
+ */
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { awsClients } from '../../lib/aws.ts';
+import { encryptSecret } from '../../lib/cipher.ts';
+import { start, TEST_CREDENTIALS, type LocalEndpoint, type QuotaSettings } from '../../local/index.ts';
+import { loadSecrets } from '../../runtime/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REGION = 'us-east-1';
+let endpoint: LocalEndpoint | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await endpoint?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function withQuotas(quotas: QuotaSettings) {
+  dir = mkdtempSync(join(tmpdir(), 'local-aws-quota-'));
+  endpoint = await start({ dir, quotas });
+  // One attempt: the quota's own answers, not the SDK's retries of them.
+  return awsClients({ endpoint: endpoint.url, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+}
+
+const outcomes = (results: PromiseSettledResult<unknown>[]) => ({
+  ok: results.filter((r) => r.status === 'fulfilled').length,
+  errors: [...new Set(results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).name] : [])))],
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the KMS request quota', () => {
+  it('answers ThrottlingException to cryptographic calls over the rate, serves the rest, and logs each throttle', async () => {
+    const clients = await withQuotas({ kmsPerSecond: 20 });
+    const { KeyMetadata } = await clients.kms.send(new CreateKeyCommand({}));
+    const encrypt = () => clients.kms.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId!, Plaintext: Buffer.from('x'), EncryptionContext: { env: 'demo' } }));
+    const burst = outcomes(await Promise.allSettled(Array.from({ length: 60 }, encrypt)));
+
+    expect(burst.ok).toBeGreaterThanOrEqual(20);
+    expect(burst.ok).toBeLessThan(30);
+    expect(burst.errors).toEqual(['ThrottlingException']);
+    expect(endpoint!.requests().filter((r) => r.throttled === 'kms')).toHaveLength(60 - burst.ok);
+    // Calls that use no key material are not in the quota.
+    expect(outcomes(await Promise.allSettled(Array.from({ length: 30 }, () => clients.kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId! })))))).toEqual({ ok: 30, errors: [] });
+    // A second later the bucket has refilled.
+    await sleep(1_100);
+    expect(outcomes(await Promise.allSettled(Array.from({ length: 15 }, encrypt)))).toEqual({ ok: 15, errors: [] });
+  });
+
+  it('is off by default', async () => {
+    const clients = await withQuotas({});
+    const { KeyMetadata } = await clients.kms.send(new CreateKeyCommand({}));
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => clients.kms.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId!, Plaintext: Buffer.from('x'), EncryptionContext: { env: 'demo' } }))));
+    expect(outcomes(results)).toEqual({ ok: 200, errors: [] });
+  });
+
+  it('refuses a quota that is not a positive rate', async () => {
+    await expect(withQuotas({ kmsPerSecond: 0 })).rejects.toThrow(/quota kmsPerSecond must be a positive number of requests per second/);
+  });
+});
+
+describe('the S3 GET rate per prefix', () => {
+  it('answers SlowDown over the rate of one prefix; another prefix has its own', async () => {
+    const clients = await withQuotas({ s3GetPerSecondPerPrefix: 5 });
+    await clients.s3.send(new CreateBucketCommand({ Bucket: 'quota-test' }));
+    for (const key of ['api/a', 'web/a']) await clients.s3.send(new PutObjectCommand({ Bucket: 'quota-test', Key: key, Body: 'ciphertext' }));
+    const get = (key: string) => clients.s3.send(new GetObjectCommand({ Bucket: 'quota-test', Key: key }));
+    const api = outcomes(await Promise.allSettled(Array.from({ length: 15 }, () => get('api/a'))));
+    const web = outcomes(await Promise.allSettled(Array.from({ length: 5 }, () => get('web/a'))));
+
+    expect(api.ok).toBeGreaterThanOrEqual(5);
+    expect(api.ok).toBeLessThan(10);
+    expect(api.errors).toEqual(['SlowDown']);
+    expect(web).toEqual({ ok: 5, errors: [] });
+    expect(endpoint!.requests().filter((r) => r.throttled === 's3-prefix')).toHaveLength(15 - api.ok);
+  });
+});
+
+describe('a fleet starting at once under the KMS quota', () => {
+  it('20 tasks × 10 secrets at 50 Decrypts/s: every task starts, throttled and retried, within its deadline', async () => {
+    const TASKS = 20;
+    const SECRETS = 10;
+    const seed = await withQuotas({ kmsPerSecond: 50 });
+    const keyId = (await seed.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await seed.s3.send(new CreateBucketCommand({ Bucket: 'kms-secrets-demo-secrets' }));
+    for (let i = 0; i < SECRETS; i++) {
+      const { ciphertext } = await encryptSecret(seed.kms, keyId, { env: 'demo', service: 'api', name: `secret-${i}` }, Buffer.from(`value-${i}`));
+      await seed.s3.send(new PutObjectCommand({ Bucket: 'kms-secrets-demo-secrets', Key: `api/secret-${i}`, Body: ciphertext }));
+    }
+    await sleep(1_100); // the seeding's Encrypts came out of the same quota
+    const before = endpoint!.requests().length;
+
+    // Each task as its own process would be: its own clients, connection pool and adaptive-retry state.
+    const starts = await Promise.allSettled(Array.from({ length: TASKS }, async () => {
+      const clients = awsClients({ endpoint: endpoint!.url, region: REGION, credentials: TEST_CREDENTIALS });
+      try {
+        return Object.keys(await loadSecrets({ bucket: 'kms-secrets-demo-secrets', env: 'demo', services: ['api'], clients })).length;
+      } finally {
+        clients.destroy();
+      }
+    }));
+
+    expect(starts.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
+    expect(starts.map((s) => (s as PromiseFulfilledResult<number>).value)).toEqual(Array(TASKS).fill(SECRETS));
+    const decrypts = endpoint!.requests().slice(before).filter((r) => r.operation === 'Decrypt');
+    expect(decrypts.filter((r) => !r.error)).toHaveLength(TASKS * SECRETS);
+    expect(decrypts.filter((r) => r.throttled === 'kms').length, 'the quota was reached').toBeGreaterThan(0);
+  }, 60_000);
+});
