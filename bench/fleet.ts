@@ -17,6 +17,7 @@ import { awsClients } from '../lib/aws.ts';
 import { encryptSecret } from '../lib/cipher.ts';
 import { TEST_CREDENTIALS, type RequestLogEntry } from '../local/index.ts';
 import { loadSecrets } from '../runtime/index.ts';
+import { ownProcess } from './local-endpoint.ts';
 
 const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const BUCKET = 'kms-secrets-fleet-secrets';
@@ -49,7 +50,8 @@ export interface FleetFigures extends FleetOptions {
 export async function benchFleet(options: FleetOptions = { tasks: 200, secrets: 50, quota: 1_000 }): Promise<FleetFigures> {
   const processes = Math.min(options.processes ?? 5, options.tasks);
   const dir = mkdtempSync(join(tmpdir(), 'kms-secrets-fleet-'));
-  const endpoint = await startEndpoint(dir, options.quota);
+  // In a process of its own, as `npm run local` runs it: the fleet's clients do not take its CPU.
+  const endpoint = await ownProcess(dir, ['--kms-quota', String(options.quota)]);
   try {
     const admin = awsClients({ endpoint: endpoint.url, region: REGION, credentials: TEST_CREDENTIALS });
     const keyId = (await admin.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
@@ -117,21 +119,6 @@ function execTask(url: string): Promise<{ ok: boolean; error?: string }> {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (code) => resolve(code === 0 ? { ok: true } : { ok: false, error: stderr.split('\n')[0] }));
   });
-}
-
-/** The endpoint in a process of its own, as `npm run local` runs it, with the KMS quota. */
-async function startEndpoint(dir: string, quota: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/cli.ts', '--dir', dir, '--port', '0', '--kms-quota', String(quota)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  for await (const chunk of child.stdout) {
-    output += String(chunk);
-    const url = /on (http:\/\/\S+),/.exec(output)?.[1];
-    if (url) {
-      child.stdout.resume();
-      return { url, stop: () => new Promise((resolve) => child.once('exit', () => resolve()).kill('SIGTERM')) };
-    }
-  }
-  throw new Error(`local/cli.ts exited before printing its URL: ${output}`);
 }
 
 async function requestLog(url: string): Promise<RequestLogEntry[]> {

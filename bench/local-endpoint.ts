@@ -31,7 +31,7 @@ const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export async function benchLocalEndpoint(options: { calls?: number } = {}): Promise<LocalEndpointBenchRow[]> {
   const calls = options.calls ?? 4000;
   const rows: LocalEndpointBenchRow[] = [];
-  for (const [endpoint, launch] of [['in process', inProcess], ['own process', ownProcess]] as const) {
+  for (const [endpoint, launch] of [['in process', inProcess], ['own process', (dir: string) => ownProcess(dir)]] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'local-endpoint-bench-'));
     const running = await launch(dir);
     try {
@@ -54,7 +54,7 @@ export function localEndpointTable(rows: LocalEndpointBenchRow[]): string {
   ].join('\n');
 }
 
-interface Running {
+export interface Running {
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -64,9 +64,9 @@ async function inProcess(dir: string): Promise<Running> {
   return { url: endpoint.url, stop: () => endpoint.stop() };
 }
 
-/** `local/cli.ts` on a free port; its first line names the URL. */
-async function ownProcess(dir: string): Promise<Running> {
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/cli.ts', '--dir', dir, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+/** `local/cli.ts` on a free port, with any further options (e.g. `--kms-quota 1000`); its first line names the URL. */
+export async function ownProcess(dir: string, options: readonly string[] = []): Promise<Running> {
+  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/cli.ts', '--dir', dir, '--port', '0', ...options], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   for await (const chunk of child.stdout) {
     output += String(chunk);

@@ -41,7 +41,7 @@ export class Ecs {
       if (containers.length === 0 || containers.some((c) => !c.name || !c.image)) {
         throw new AwsError('ClientException', 'Container definitions must each have a name and an image.');
       }
-      const revision = Math.max(0, ...this.revisions(family).map((t) => t.revision)) + 1;
+      const revision = Math.max(0, ...this.revisions(family, call.region).map((t) => t.revision)) + 1;
       const arn = `arn:aws:ecs:${call.region}:${ACCOUNT_ID}:task-definition/${family}:${revision}`;
       call.authorize('ecs:RegisterTaskDefinition', '*');
       // ECS hands these roles to tasks: whoever registers must be allowed to pass them to ECS.
@@ -85,17 +85,17 @@ export class Ecs {
     },
   };
 
-  private revisions(family: string): TaskDefinition[] {
-    return this.store.data.taskDefinitions.filter((t) => t.family === family);
+  /** A family's revisions in one region: each region numbers its own. */
+  private revisions(family: string, region: string): TaskDefinition[] {
+    return this.store.data.taskDefinitions.filter((t) => t.family === family && t.taskDefinitionArn.startsWith(`arn:aws:ecs:${region}:`));
   }
 
-  /** `family`, `family:revision` or an ARN; a bare family means its latest active revision. */
+  /** `family`, `family:revision` or an ARN, in the caller's region; a bare family means its latest active revision. */
   private find(reference: string, call: Call): TaskDefinition {
     const text = /^arn:aws:ecs:[^:]+:\d{12}:task-definition\/(.+)$/.exec(reference)?.[1] ?? reference;
     const [family, revision] = text.split(':') as [string, string | undefined];
-    const candidates = this.revisions(family).filter((t) => (revision ? t.revision === Number(revision) : t.status === 'ACTIVE'));
-    const found = candidates.at(-1);
-    if (!found || !found.taskDefinitionArn.includes(`:${call.region}:`)) throw new AwsError('ClientException', 'Unable to describe task definition.');
+    const found = this.revisions(family, call.region).filter((t) => (revision ? t.revision === Number(revision) : t.status === 'ACTIVE')).at(-1);
+    if (!found) throw new AwsError('ClientException', 'Unable to describe task definition.');
     return found;
   }
 }

@@ -47,9 +47,8 @@ export class ServiceAccess extends Construct {
   readonly policy: PolicyDocument;
   /** The task role the stack created, when it did. */
   readonly role?: IamRole;
-  /** Every role granted so far. */
-  readonly grantees: RoleLike[] = [];
   private readonly service: string;
+  private grants = 0;
   private readonly key: SecretsKey;
 
   constructor(scope: Construct, id: string, props: ServiceAccessProps) {
@@ -103,8 +102,8 @@ export class ServiceAccess extends Construct {
    * Lets `role` read this service's secrets: attaches the read policy and names the role in the key policy.
    * `id` names the attachment in the construct tree (default: from the role's position among the grants).
    */
-  grant(role: RoleLike, id = `grant-${this.grantees.length + 1}`): IamRolePolicyAttachment {
-    this.grantees.push(role);
+  grant(role: RoleLike, id = `grant-${this.grants + 1}`): IamRolePolicyAttachment {
+    this.grants += 1;
     this.key.grantDecrypt(role.arn, this.service);
     return new IamRolePolicyAttachment(this, id, { role: role.name, policyArn: this.readPolicy.arn });
   }

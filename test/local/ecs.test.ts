@@ -41,6 +41,16 @@ describe('ECS task definitions', () => {
     expect((await ecs().send(new DescribeTaskDefinitionCommand({ taskDefinition: 'api' }))).taskDefinition!.revision).toBe(1);
   });
 
+  it('numbers and finds revisions per region, as ECS does', async () => {
+    const eu = new ECSClient({ endpoint: aws.endpoint.url, region: 'eu-west-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    const registered = await eu.send(new RegisterTaskDefinitionCommand({ family: 'api', containerDefinitions: [container] }));
+    expect(registered.taskDefinition!.taskDefinitionArn).toBe(`arn:aws:ecs:eu-west-1:${ACCOUNT_ID}:task-definition/api:1`);
+    expect((await eu.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'api' }))).taskDefinition!.revision).toBe(1);
+    await expect(eu.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'api:2' }))).rejects.toMatchObject({ name: 'ClientException' });
+    // us-east-1's family is untouched: its latest active revision is still 1 of its own.
+    expect((await ecs().send(new DescribeTaskDefinitionCommand({ taskDefinition: 'api' }))).taskDefinition!.taskDefinitionArn).toMatch(/:us-east-1:/);
+  });
+
   it('refuses a container without an image, and an unknown task definition, with ECS\'s ClientException', async () => {
     await expect(ecs().send(new RegisterTaskDefinitionCommand({ family: 'api', containerDefinitions: [{ name: 'api' }] }))).rejects.toThrow(/must each have a name and an image/);
     await expect(ecs().send(new DescribeTaskDefinitionCommand({ taskDefinition: 'nothing' }))).rejects.toMatchObject({ name: 'ClientException' });
