@@ -9,6 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { AdaptiveRetryStrategy, DefaultRateLimiter } from '@smithy/core/retry';
 
 export interface AwsOptions {
   /** Region; the SDK's own resolution (AWS_REGION, profile) applies when unset. */
@@ -44,6 +45,12 @@ export const DEFAULT_MAX_ATTEMPTS = 8;
 /** No AWS call waits longer than this for a connection, or for an answer once connected; then it is retried. */
 export const CONNECTION_TIMEOUT_MS = 3_000;
 export const REQUEST_TIMEOUT_MS = 5_000;
+/**
+ * How fast a client's sending rate grows back after a throttle, in the SDK's adaptive (CUBIC) rate limiter:
+ * ten times the SDK's 0.4. At 0.4 a task took about 1.5 s to get back to the rate it was throttled at, and
+ * the last tasks of a fleet kept crawling after the others had finished and left the quota free.
+ */
+export const RATE_RECOVERY_SCALE = 4;
 
 export function awsClients(options: AwsOptions = {}): AwsClients {
   const common = {
@@ -54,8 +61,6 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
     // ECS (or STS, for a web identity) for credentials once, not once for S3 and again for KMS.
     credentials: options.credentials ?? defaultProvider({ profile: options.profile }),
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    // Adaptive mode adds client-side rate limiting on throttling, as KMS quotas are shared per account.
-    retryMode: 'adaptive' as const,
     // An endpoint that accepts a connection and never answers must not hold a command for ever.
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
   };
@@ -63,25 +68,27 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
   // Each client is built on first use: a container start needs only S3 and KMS, and building a client
   // resolves its whole configuration.
   const built: { destroy(): void }[] = [];
+  // Each client its own retry state and rate limiter: a throttled S3 does not slow KMS calls, nor the reverse.
+  const config = () => ({ ...common, retryStrategy: adaptiveRetries(common.maxAttempts) });
   const track = <T extends { destroy(): void }>(build: () => T): T => {
     const client = withoutNodeVersionWarning(build);
     built.push(client);
     return client;
   };
-  const kms = once(() => track(() => new KMS(common)));
+  const kms = once(() => track(() => new KMS(config())));
   // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
-  const s3 = once(() => track(() => new S3Client({ ...common, forcePathStyle: endpointOverridden })));
+  const s3 = once(() => track(() => new S3Client({ ...config(), forcePathStyle: endpointOverridden })));
   const sts = once(async () => {
     const { STSClient } = await import('@aws-sdk/client-sts');
-    return track(() => new STSClient(common));
+    return track(() => new STSClient(config()));
   });
   const ssm = once(async () => {
     const { SSMClient } = await import('@aws-sdk/client-ssm');
-    return track(() => new SSMClient(common));
+    return track(() => new SSMClient(config()));
   });
   const secretsManager = once(async () => {
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    return track(() => new SecretsManagerClient(common));
+    return track(() => new SecretsManagerClient(config()));
   });
   return {
     get kms() { return kms(); },
@@ -94,6 +101,14 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
       for (const client of built) client.destroy();
     },
   };
+}
+
+/**
+ * The SDK's adaptive retry mode, one per client: retries with jittered exponential backoff, plus client-side
+ * rate limiting once throttled, as the quotas (KMS's above all) are shared by every task of the account.
+ */
+function adaptiveRetries(maxAttempts: number): AdaptiveRetryStrategy {
+  return new AdaptiveRetryStrategy(maxAttempts, { maxAttempts, rateLimiter: new DefaultRateLimiter({ scaleConstant: RATE_RECOVERY_SCALE }) });
 }
 
 function once<T>(make: () => T): () => T {

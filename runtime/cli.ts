@@ -227,6 +227,10 @@ function failed(error: unknown, consequence: string): number {
   if (error instanceof SecretsLoadError) {
     for (const failure of error.failures) note(failureLine(failure));
     note(`${error.failures.length} secret${error.failures.length === 1 ? '' : 's'} could not be loaded; ${consequence}`);
+    if (error.throttling) {
+      note(error.throttling);
+      process.stderr.write(`hint: ${error.hint}\n`);
+    }
     return EXIT_NOT_LOADED;
   }
   if (error instanceof KmsSecretsError) {

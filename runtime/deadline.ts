@@ -3,6 +3,7 @@
  * requests and the backoff between retries, so a throttled or unreachable endpoint cannot hold a
  * container start for longer than the deadline.
  */
+import { isThrottlingError } from '@smithy/core/retry';
 import { setMaxListeners } from 'node:events';
 
 export const DEFAULT_DEADLINE_MS = 30_000;
@@ -28,36 +29,61 @@ export class Deadline {
 }
 
 /** The parts of an SDK client and command that a call goes through (smithy's public `Client` and `Command`). */
+interface MiddlewareStack {
+  clone(): MiddlewareStack;
+  add(middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>, options: object): void;
+}
 interface SdkClient {
-  readonly middlewareStack: unknown;
+  readonly middlewareStack: MiddlewareStack;
   readonly config: unknown;
-  send(command: SdkCommand, options?: object): Promise<unknown>;
 }
 interface SdkCommand {
-  resolveMiddleware(stack: unknown, config: unknown, options: object): (command: SdkCommand) => Promise<{ output: unknown }>;
+  resolveMiddleware(stack: MiddlewareStack, config: unknown, options: object): (command: SdkCommand) => Promise<{ output: unknown }>;
 }
 
+/** Told of every attempt of every call, retries included: whether AWS answered it with a throttle. */
+export type AttemptObserver = (throttled: boolean) => void;
+
 /**
- * A view of an SDK client whose every call carries `signal`. Methods of aggregated clients (`kms.decrypt`,
- * used by the Encryption SDK) call `this.send`, so they are covered too; config and middleware stay the
- * original client's.
+ * A view of an SDK client whose every call carries `signal`, and whose every attempt is reported to
+ * `onAttempt` when given. Methods of aggregated clients (`kms.decrypt`, used by the Encryption SDK) call
+ * `this.send`, so they are covered too; config stays the original client's.
  *
  * The view resolves each command class's middleware stack once, as the SDK's `cacheMiddleware` option
  * does (which caches only calls without options, and the signal is one). As there, calls of one class then
  * share one handler context, the resolved endpoint included: right for a view of one client, whose calls
  * go to one bucket or one region. Resolving the stack for every call was an eighth of the CPU per secret.
  */
-export function withAbortSignal<Client extends object>(client: Client, signal: AbortSignal): Client {
+export function withAbortSignal<Client extends object>(client: Client, signal: AbortSignal, onAttempt?: AttemptObserver): Client {
   const sdk = client as unknown as SdkClient;
+  const stack = onAttempt ? observingAttempts(sdk.middlewareStack, onAttempt) : sdk.middlewareStack;
   const handlers = new Map<unknown, ReturnType<SdkCommand['resolveMiddleware']>>();
   const send = (command: SdkCommand, options?: object): Promise<unknown> => {
-    if (options !== undefined) return sdk.send(command, { ...options, abortSignal: signal });
-    let handler = handlers.get(command.constructor);
+    let handler = options === undefined ? handlers.get(command.constructor) : undefined;
     if (!handler) {
-      handler = command.resolveMiddleware(sdk.middlewareStack, sdk.config, { abortSignal: signal });
-      handlers.set(command.constructor, handler);
+      handler = command.resolveMiddleware(stack, sdk.config, { ...options, abortSignal: signal });
+      if (options === undefined) handlers.set(command.constructor, handler);
     }
     return handler(command).then((result) => result.output);
   };
   return Object.create(client, { send: { value: send } }) as Client;
+}
+
+/**
+ * A copy of the client's middleware with one more step inside the retry loop (the SDK's retries run at
+ * `finalizeRequest`, priority high; this runs at low, after the answer is parsed), so it sees each attempt.
+ */
+function observingAttempts(stack: MiddlewareStack, onAttempt: AttemptObserver): MiddlewareStack {
+  const observed = stack.clone();
+  observed.add((next) => async (args) => {
+    try {
+      const result = await next(args);
+      onAttempt(false);
+      return result;
+    } catch (error) {
+      onAttempt(isThrottlingError(error as Parameters<typeof isThrottlingError>[0]));
+      throw error;
+    }
+  }, { step: 'finalizeRequest', priority: 'low', name: 'kmsSecretsAttemptObserver' });
+  return observed;
 }

@@ -57,18 +57,45 @@ export function failureLine(failure: LoadFailure): string {
   return `${printable(failure.subject)}: ${KIND_WORDS[failure.kind]} (${printable(failure.cause)})`;
 }
 
+/** Throttled answers during one load, by service: each a retry the SDK waited for. */
+export interface Throttles {
+  readonly kms: number;
+  readonly s3: number;
+}
+
+export const NO_THROTTLES: Throttles = { kms: 0, s3: 0 };
+
 /** Some secrets could not be loaded; every failure is listed, one per line, by subject. */
 export class SecretsLoadError extends KmsSecretsError {
   readonly failures: readonly LoadFailure[];
+  /** Why the failures came about, when AWS throttled the load: how often, and what to do about it. */
+  readonly throttling?: string;
 
-  constructor(unsorted: readonly LoadFailure[]) {
+  constructor(unsorted: readonly LoadFailure[], throttles: Throttles = NO_THROTTLES) {
     const failures = [...unsorted].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
     const count = `${failures.length} secret${failures.length === 1 ? '' : 's'}`;
-    super(`${count} could not be loaded:\n${failures.map((f) => `  ${failureLine(f)}`).join('\n')}`, {
-      hint: 'nothing was started; fix the causes above (task role, object keys, references) and start again',
+    // Only where throttling is what failed: the deadline passed, or a call ran out of attempts.
+    const throttling = failures.some((f) => f.kind === 'deadline' || f.kind === 'throttled') ? throttlingLine(throttles) : undefined;
+    super(`${count} could not be loaded:\n${failures.map((f) => `  ${failureLine(f)}`).join('\n')}${throttling ? `\n${throttling}` : ''}`, {
+      hint: throttling ? QUOTA_HINT : 'nothing was started; fix the causes above (task role, object keys, references) and start again',
     });
     this.failures = failures;
+    this.throttling = throttling;
   }
+}
+
+/** What a fleet that outgrew its quota can do; README's "Capacity planning" says more. */
+export const QUOTA_HINT = 'a fleet needs about tasks × secrets ÷ the Region\'s KMS quota seconds to start: '
+  + 'give --deadline room above that, start large services in batches (the ECS deployment\'s maximumPercent), '
+  + 'or ask for a higher "Cryptographic operations (symmetric) request rate" in Service Quotas';
+
+function throttlingLine({ kms, s3 }: Throttles): string | undefined {
+  const answers = [
+    ...(kms > 0 ? [`KMS answered ${kms} request${kms === 1 ? '' : 's'} with ThrottlingException`] : []),
+    ...(s3 > 0 ? [`S3 answered ${s3} request${s3 === 1 ? '' : 's'} with SlowDown`] : []),
+  ];
+  if (answers.length === 0) return undefined;
+  return `throttled: ${answers.join(' and ')} during this load; the account's request quota is shared by every task starting now`;
 }
 
 /**

@@ -14,7 +14,7 @@ import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
 import { Deadline, DEFAULT_DEADLINE_MS, withAbortSignal } from './deadline.ts';
 import { secretValues } from './environ.ts';
-import { failureFromError, SecretsLoadError, type LoadFailure } from './failures.ts';
+import { failureFromError, SecretsLoadError, type LoadFailure, type Throttles } from './failures.ts';
 import { assertSelection, type Selection } from './selection.ts';
 
 /** The clients a load needs; any object built by lib/aws.ts awsClients() has them. */
@@ -44,6 +44,8 @@ export type ListedObjects = Map<string, string>;
 
 export interface BucketLoad extends Loaded<LoadedSecret> {
   readonly listed: ListedObjects;
+  /** Throttled answers the load's calls got (and retried), for the failure message. */
+  readonly throttles: Throttles;
 }
 
 /** What a check found different from what the task has: `<service>/<name>` keys changed or added, and removed. */
@@ -63,8 +65,9 @@ export interface LoadChoice {
  */
 export async function loadBucketSecrets(selection: Selection, clients: SecretClients, signal: AbortSignal, choice: LoadChoice = {}): Promise<BucketLoad> {
   const limit = concurrencyLimit(MAX_PARALLEL_CALLS);
-  const s3 = withAbortSignal(clients.s3, signal);
-  const kms = withAbortSignal(clients.kms, signal);
+  const throttles = { kms: 0, s3: 0 };
+  const s3 = withAbortSignal(clients.s3, signal, (throttled) => { if (throttled) throttles.s3 += 1; });
+  const kms = withAbortSignal(clients.kms, signal, (throttled) => { if (throttled) throttles.kms += 1; });
   const loaded: LoadedSecret[] = [];
   const failures: LoadFailure[] = [];
   const listed: ListedObjects = new Map();
@@ -122,7 +125,7 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
 
   await Promise.all(selection.services.map(loadService));
   loaded.sort((a, b) => compare(a.source, b.source));
-  return { loaded, failures, listed };
+  return { loaded, failures, listed, throttles };
 }
 
 export interface LoadSecretsOptions extends Selection {
@@ -140,10 +143,10 @@ export async function loadSecrets(options: LoadSecretsOptions): Promise<Record<s
   assertSelection(options);
   const deadline = new Deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
   try {
-    const { loaded, failures } = await loadBucketSecrets(options, options.clients ?? awsClients(), deadline.signal);
+    const { loaded, failures, throttles } = await loadBucketSecrets(options, options.clients ?? awsClients(), deadline.signal);
     const { values, failures: valueFailures } = secretValues(loaded);
     failures.push(...valueFailures);
-    if (failures.length > 0) throw new SecretsLoadError(failures);
+    if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
     return Object.fromEntries(values.map(({ variable, value }) => [variable, value]));
   } finally {
     deadline.clear();

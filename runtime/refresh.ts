@@ -84,9 +84,9 @@ export async function keepRefreshing(options: RefreshOptions, clients: SecretCli
  */
 export async function bucketChanges(selection: Selection, clients: SecretClients, versions: ListedObjects, deadlineMs: number, stopped: AbortSignal): Promise<SecretChanges> {
   const deadline = new Deadline(deadlineMs, stopped);
-  const { listed, failures } = await loadBucketSecrets(selection, clients, deadline.signal, { fetch: () => false }).finally(() => deadline.clear());
+  const { listed, failures, throttles } = await loadBucketSecrets(selection, clients, deadline.signal, { fetch: () => false }).finally(() => deadline.clear());
   if (stopped.aborted) throw stopped.reason;
-  if (failures.length > 0) throw new SecretsLoadError(failures);
+  if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
   return {
     changed: [...listed].filter(([key, etag]) => versions.get(key) !== etag).map(([key]) => key),
     removed: [...versions.keys()].filter((key) => !listed.has(key)),

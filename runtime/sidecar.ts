@@ -41,11 +41,11 @@ export interface WrittenSecrets {
  */
 export async function writeSecrets(options: WriteOptions, clients: SecretClients): Promise<WrittenSecrets> {
   const deadline = new Deadline(options.deadlineMs, options.stopped);
-  const { loaded, failures } = await loadBucketSecrets(options.selection, clients, deadline.signal).finally(() => deadline.clear());
+  const { loaded, failures, throttles } = await loadBucketSecrets(options.selection, clients, deadline.signal).finally(() => deadline.clear());
   try {
     if (options.stopped.aborted) throw options.stopped.reason;
     failures.push(...duplicateVariables(loaded));
-    if (failures.length > 0) throw new SecretsLoadError(failures);
+    if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
     const paths = await writeFiles(options.dir, loaded);
     return { paths, versions: new Map(loaded.map((secret) => [secret.source, secret.etag])) };
   } finally {
@@ -69,7 +69,7 @@ export async function refreshSecrets(options: WriteOptions, clients: SecretClien
     const variableOf = (key: string) => envVarName(parseSecretPath(options.selection.env, key).name);
     const listed = [...load.listed.keys()].map((key) => ({ source: key, variable: variableOf(key) }));
     const failures = [...load.failures, ...duplicateVariables(listed)];
-    if (failures.length > 0) throw new SecretsLoadError(failures);
+    if (failures.length > 0) throw new SecretsLoadError(failures, load.throttles);
     const removed = [...versions.keys()].filter((key) => !load.listed.has(key));
     await replaceFiles(options.dir, load.loaded, removed.map(variableOf));
     for (const secret of load.loaded) versions.set(secret.source, secret.etag);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { awsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint, type QuotaSettings } from '../../local/index.ts';
-import { loadSecrets } from '../../runtime/index.ts';
+import { loadSecrets, SecretsLoadError } from '../../runtime/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +113,33 @@ describe('a fleet starting at once under the KMS quota', () => {
     expect(decrypts.filter((r) => !r.error)).toHaveLength(TASKS * SECRETS);
     expect(decrypts.filter((r) => r.throttled === 'kms').length, 'the quota was reached').toBeGreaterThan(0);
   }, 60_000);
+
+  it('a start the quota holds past its deadline fails closed, and says KMS throttled it and how often', async () => {
+    await withQuotas({ kmsPerSecond: 5 });
+    const seed = awsClients({ endpoint: endpoint!.url, region: REGION, credentials: TEST_CREDENTIALS });
+    const keyId = (await seed.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await seed.s3.send(new CreateBucketCommand({ Bucket: 'kms-secrets-demo-secrets' }));
+    for (let i = 0; i < 12; i++) {
+      const { ciphertext } = await encryptSecret(seed.kms, keyId, { env: 'demo', service: 'api', name: `secret-${i}` }, Buffer.from(`value-${i}`));
+      await seed.s3.send(new PutObjectCommand({ Bucket: 'kms-secrets-demo-secrets', Key: `api/secret-${i}`, Body: ciphertext }));
+    }
+    seed.destroy();
+    await sleep(1_100);
+    const before = endpoint!.requests().length;
+
+    const clients = awsClients({ endpoint: endpoint!.url, region: REGION, credentials: TEST_CREDENTIALS });
+    const error = await loadSecrets({ bucket: 'kms-secrets-demo-secrets', env: 'demo', services: ['api'], clients, deadlineMs: 1_000 }).catch((e: unknown) => e);
+    clients.destroy();
+
+    expect(error).toBeInstanceOf(SecretsLoadError);
+    const failure = error as SecretsLoadError;
+    expect(failure.failures.length, 'at most a second of the quota was loaded').toBeGreaterThanOrEqual(12 - 10);
+    expect(failure.failures.every((f) => f.kind === 'deadline')).toBe(true);
+    const counted = Number(/KMS answered (\d+) requests? with ThrottlingException/.exec(failure.throttling ?? '')?.[1]);
+    const logged = endpoint!.requests().slice(before).filter((r) => r.throttled === 'kms').length;
+    // Each throttle the task got is counted; one the deadline cut off on its way back is not.
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThanOrEqual(logged);
+    expect(failure.hint).toMatch(/tasks × secrets ÷ the Region's KMS quota .*--deadline.*batches.*Service Quotas/);
+  }, 30_000);
 });

@@ -36,12 +36,13 @@ afterAll(async () => {
   await store.close();
 });
 
-const mixes: [name: string, faults: FaultRule[]][] = [
-  ['KMS throttling without end', [{ operation: 'Decrypt', kind: 'throttle' }]],
-  ['S3 throttling without end', [{ operation: 'GetObject', kind: 'throttle' }]],
-  ['throttled listings', [{ operation: 'ListObjectsV2', kind: 'throttle' }]],
-  ['5xx and throttling together', [{ operation: 'GetObject', kind: 'error500', times: 40 }, { operation: 'Decrypt', kind: 'throttle' }]],
-  ['answers that take a minute', [{ operation: 'Decrypt', kind: 'latency', ms: 60_000 }]],
+/** Each mix, and the line that names the throttling that held the start (none where nothing throttled). */
+const mixes: [name: string, faults: FaultRule[], throttling: RegExp | undefined][] = [
+  ['KMS throttling without end', [{ operation: 'Decrypt', kind: 'throttle' }], /KMS answered \d+ requests? with ThrottlingException/],
+  ['S3 throttling without end', [{ operation: 'GetObject', kind: 'throttle' }], /S3 answered \d+ requests? with SlowDown/],
+  ['throttled listings', [{ operation: 'ListObjectsV2', kind: 'throttle' }], /S3 answered \d+ requests? with SlowDown/],
+  ['5xx and throttling together', [{ operation: 'GetObject', kind: 'error500', times: 40 }, { operation: 'Decrypt', kind: 'throttle' }], /KMS answered \d+ requests? with ThrottlingException/],
+  ['answers that take a minute', [{ operation: 'Decrypt', kind: 'latency', ms: 60_000 }], undefined],
 ];
 
 async function withFaults<T>(faults: FaultRule[], run: () => Promise<T>): Promise<T> {
@@ -54,13 +55,20 @@ async function withFaults<T>(faults: FaultRule[], run: () => Promise<T>): Promis
 }
 
 describe('exec ends within the deadline, fails closed and says so', () => {
-  test.each(mixes)('under %s', async (_name, faults) => {
+  test.each(mixes)('under %s', async (_name, faults, throttling) => {
     const run = await withFaults(faults, () => execChild(store, ['--service', 'api', '--deadline', String(DEADLINE_S)]));
 
     expect(run.code).toBe(EXIT_NOT_LOADED);
     expect(run.childRan).toBe(false);
     expect(run.stderr).toMatch(/deadline exceeded \(not loaded within the deadline of 1 s\)/);
     expect(run.ms).toBeLessThan(DEADLINE_S * 1000 + SLACK_MS);
+    // Throttling is named as what held the start, with what to do about a fleet that outgrew its quota.
+    if (throttling) {
+      expect(run.stderr).toMatch(throttling);
+      expect(run.stderr).toMatch(/the account's request quota is shared by every task starting now\nhint: a fleet needs about tasks × secrets ÷ the Region's KMS quota seconds .*--deadline.*batches.*Service Quotas/);
+    } else {
+      expect(run.stderr).not.toMatch(/throttled:|hint:/);
+    }
   });
 
   test('against an endpoint that never answers', async () => {
@@ -92,6 +100,8 @@ describe('write and loadSecrets keep the same promise', () => {
 
     expect(error).toBeInstanceOf(SecretsLoadError);
     expect((error as SecretsLoadError).failures.every((failure) => failure.kind === 'deadline')).toBe(true);
+    expect((error as SecretsLoadError).message).toMatch(/\nthrottled: KMS answered \d+ requests? with ThrottlingException during this load/);
+    expect((error as SecretsLoadError).hint).toMatch(/Cryptographic operations \(symmetric\) request rate/);
     expect(performance.now() - started).toBeLessThan(DEADLINE_S * 1000 + 500);
   });
 });

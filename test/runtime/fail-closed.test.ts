@@ -7,6 +7,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNT_ID } from '../../local/index.ts';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
+import { loadBucketSecrets } from '../../runtime/load.ts';
 import { roleWithPolicy } from '../support/roles.ts';
 import { childReport, execChild, fingerprint, openStore, putSecrets, REGION, runtimeEnv, secretValue, type Store } from './support.ts';
 
@@ -143,6 +144,21 @@ describe('transient failures', () => {
       expect(childReport(run).fingerprints.DB_PASSWORD).toBe(fingerprint(dbPassword));
       expect(store.endpoint.requests().slice(before).filter((r) => r.fault).map((r) => r.operation).sort())
         .toEqual(['Decrypt', 'Decrypt', 'GetObject', 'GetObject', 'GetObject', 'ListObjectsV2']);
+    } finally {
+      store.endpoint.faults.clear();
+    }
+  });
+
+  test('every throttled attempt is counted, by service, as the endpoint answered it: the count the failure message gives', async () => {
+    store.endpoint.faults.add({ operation: 'GetObject', kind: 'throttle', times: 2 });
+    store.endpoint.faults.add({ operation: 'Decrypt', kind: 'throttle', times: 3 });
+    const before = store.endpoint.requests().length;
+    try {
+      const load = await loadBucketSecrets({ bucket: store.bucket, env: store.env, services: ['api'] }, store.clients, new AbortController().signal);
+
+      expect(load.failures).toEqual([]);
+      expect(load.throttles).toEqual({ kms: 3, s3: 2 });
+      expect(store.endpoint.requests().slice(before).filter((r) => r.fault === 'throttle')).toHaveLength(5);
     } finally {
       store.endpoint.faults.clear();
     }
