@@ -79,6 +79,8 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
     throw new Error(`Refusing to bind the local AWS endpoint to ${host}: it accepts any credentials. `
       + 'Use a loopback address (127.0.0.1, ::1, localhost) or pass allowNonLoopback: true.');
   }
+  // Settings are checked before anything opens a file in the state directory.
+  const quotas = new Quotas(options.quotas);
   ensureStateDir(options.dir);
   const iam = new Iam(options.dir);
   const kms = new Kms(options.dir);
@@ -93,7 +95,6 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
   };
   const log = new RequestLog(options.dir);
   const faults = new FaultInjector();
-  const quotas = new Quotas(options.quotas);
 
   const server = createServer((req, res) => {
     handle(req, res, services, log, faults, quotas).catch((error: unknown) => {

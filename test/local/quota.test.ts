@@ -11,7 +11,7 @@ import { awsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint, type QuotaSettings } from '../../local/index.ts';
 import { loadSecrets, SecretsLoadError } from '../../runtime/index.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,7 +20,9 @@ let endpoint: LocalEndpoint | undefined;
 let dir: string | undefined;
 afterEach(async () => {
   await endpoint?.stop();
+  endpoint = undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
 });
 
 async function withQuotas(quotas: QuotaSettings) {
@@ -61,8 +63,9 @@ describe('the KMS request quota', () => {
     expect(outcomes(results)).toEqual({ ok: 200, errors: [] });
   });
 
-  it('refuses a quota that is not a positive rate', async () => {
+  it('refuses a quota that is not a positive rate, before it opens any file in its directory', async () => {
     await expect(withQuotas({ kmsPerSecond: 0 })).rejects.toThrow(/quota kmsPerSecond must be a positive number of requests per second/);
+    expect(readdirSync(dir!)).toEqual([]);
   });
 });
 
