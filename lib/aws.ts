@@ -47,7 +47,7 @@ export const CONNECTION_TIMEOUT_MS = 3_000;
 export const REQUEST_TIMEOUT_MS = 5_000;
 /**
  * How fast a client's sending rate grows back after a throttle, in the SDK's adaptive (CUBIC) rate limiter:
- * ten times the SDK's 0.4. At 0.4 a task took about 1.5 s to get back to the rate it was throttled at, and
+ * ten times the SDK's 0.4. At 0.4 a task throttled at 5 calls/s took about 1.5 s to get back to that rate, and
  * the last tasks of a fleet kept crawling after the others had finished and left the quota free.
  */
 export const RATE_RECOVERY_SCALE = 4;
