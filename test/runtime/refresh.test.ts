@@ -126,6 +126,9 @@ describe('kms-secrets exec --restart-on-change', () => {
     const reports = exec.output.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { fingerprints: Record<string, string> });
     expect(reports[1]!.fingerprints.SESSION_KEY).toBe(fingerprint(second));
 
+    // The app prints its report before it installs its SIGTERM handler (and each start rewrites the marker):
+    // SIGTERM only once the new app says it is ready.
+    await waitFor(() => readFileSync(marker, 'utf8').includes('ready'), 'the new app to be ready');
     exec.process.kill('SIGTERM');
     const run = await exec.done;
     expect(run.code).toBe(0);
