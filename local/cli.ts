@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { faultsFromEnv } from './faults.ts';
 import { DEFAULT_REGION } from './protocol.ts';
-import { quotasFromEnv } from './quota.ts';
 import { start } from './server.ts';
 import { TEST_CREDENTIALS } from './terraform-provider.ts';
 
@@ -39,14 +38,15 @@ try {
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(`--port must be a port number (0 for any free port), not ${values.port}`);
 
-const fromEnv = quotasFromEnv(process.env);
-const quotas = {
-  kmsPerSecond: values['kms-quota'] === undefined ? fromEnv.kmsPerSecond : Number(values['kms-quota']),
-  s3GetPerSecondPerPrefix: values['s3-get-quota'] === undefined ? fromEnv.s3GetPerSecondPerPrefix : Number(values['s3-get-quota']),
-};
-for (const [option, value] of [['--kms-quota', quotas.kmsPerSecond], ['--s3-get-quota', quotas.s3GetPerSecondPerPrefix]] as const) {
-  if (value !== undefined && !(value > 0)) refuse(`${option} must be a positive number of requests per second, e.g. 1000`);
+/** A quota from its option, else from its variable (requests per second); a refusal names the one it came from. */
+function quota(option: 'kms-quota' | 's3-get-quota', variable: string): number | undefined {
+  const [source, text] = values[option] !== undefined ? [`--${option}`, values[option]] : [variable, process.env[variable]];
+  if (text === undefined || text === '') return undefined;
+  const perSecond = Number(text);
+  if (!(Number.isFinite(perSecond) && perSecond > 0)) refuse(`${source} must be a positive number of requests per second, e.g. 1000, not ${JSON.stringify(text)}`);
+  return perSecond;
 }
+const quotas = { kmsPerSecond: quota('kms-quota', 'LOCAL_AWS_KMS_QUOTA'), s3GetPerSecondPerPrefix: quota('s3-get-quota', 'LOCAL_AWS_S3_GET_QUOTA') };
 
 const endpoint = await start({ dir: resolve(values.dir), port, host: values.host, allowNonLoopback: values['allow-non-loopback'], quotas }).catch((error: NodeJS.ErrnoException) => {
   if (error.code === 'EADDRINUSE') refuse(`port ${port} on ${values.host} is in use (another npm run local?): stop that, or pass --port 0 for any free port`);

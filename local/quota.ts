@@ -75,9 +75,3 @@ export class QuotaExceeded extends Error {
     super(answer.message);
   }
 }
-
-/** Quotas given to an out-of-process endpoint: LOCAL_AWS_KMS_QUOTA and LOCAL_AWS_S3_GET_QUOTA (per second). */
-export function quotasFromEnv(env: NodeJS.ProcessEnv): QuotaSettings {
-  const read = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : Number(env[name]));
-  return { kmsPerSecond: read('LOCAL_AWS_KMS_QUOTA'), s3GetPerSecondPerPrefix: read('LOCAL_AWS_S3_GET_QUOTA') };
-}

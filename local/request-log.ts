@@ -5,6 +5,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from './protocol.ts';
+import type { QuotaName } from './quota.ts';
 
 export interface RequestLogEntry {
   /** ISO 8601 time the request arrived. */
@@ -23,7 +24,7 @@ export interface RequestLogEntry {
   /** The injected fault that answered or delayed the request, if any. */
   readonly fault?: string;
   /** The quota that throttled the request (`kms`, `s3-prefix`), if one did. */
-  readonly throttled?: string;
+  readonly throttled?: QuotaName;
   readonly durationMs: number;
 }
 

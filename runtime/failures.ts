@@ -63,7 +63,7 @@ export interface Throttles {
   readonly s3: number;
 }
 
-export const NO_THROTTLES: Throttles = { kms: 0, s3: 0 };
+const NO_THROTTLES: Throttles = { kms: 0, s3: 0 };
 
 /** Some secrets could not be loaded; every failure is listed, one per line, by subject. */
 export class SecretsLoadError extends KmsSecretsError {

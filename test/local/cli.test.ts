@@ -11,9 +11,9 @@ import { REPO_ROOT } from '../support/project.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'kms-secrets-local-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runLocal(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runLocal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'local', 'cli.ts'), '--dir', join(scratch, 'state'), ...args], {
-    cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env },
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -41,11 +41,14 @@ test('an unknown option: one line naming it and the options there are, exit 2', 
   expect(run.stderr).toMatch(/^local AWS endpoint: Unknown option '--prot'.*; the options are --dir, --port, --host, --allow-non-loopback, --kms-quota and --s3-get-quota\n$/);
 });
 
-test('a quota that is not a positive rate, exit 2', async () => {
-  const run = await runLocal(['--kms-quota', 'fast']);
+test('a quota that is not a positive rate, exit 2, naming the option or the variable it came from', async () => {
+  const option = await runLocal(['--kms-quota', 'fast']);
+  expect(option.code).toBe(2);
+  expect(option.stderr).toBe('local AWS endpoint: --kms-quota must be a positive number of requests per second, e.g. 1000, not "fast"\n');
 
-  expect(run.code).toBe(2);
-  expect(run.stderr).toBe('local AWS endpoint: --kms-quota must be a positive number of requests per second, e.g. 1000\n');
+  const variable = await runLocal([], { LOCAL_AWS_S3_GET_QUOTA: 'Infinity' });
+  expect(variable.code).toBe(2);
+  expect(variable.stderr).toBe('local AWS endpoint: LOCAL_AWS_S3_GET_QUOTA must be a positive number of requests per second, e.g. 1000, not "Infinity"\n');
 });
 
 test('a port that is not a number, exit 2', async () => {
