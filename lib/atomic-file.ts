@@ -34,6 +34,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array, options: A
 /** A file written in full next to its place, not yet visible there: commit moves it in, discard removes it. */
 export interface StagedFile {
   readonly path: string;
+  /** Where it is until commit: for a caller that renames several files itself (runtime/secret-directory.ts). */
+  readonly temp: string;
   commit(): Promise<void>;
   discard(): Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function stageFile(path: string, data: Uint8Array, options: AtomicW
   }
   return {
     path,
+    temp,
     async commit() {
       if (options.exclusive) {
         // link() fails with EEXIST instead of replacing, which rename() cannot do.

@@ -43,17 +43,23 @@ export async function encryptSecret(kms: KMS, keyId: string, ref: SecretRef, pla
   return { ciphertext: result, format: 'envelope' };
 }
 
-/** Decrypts the ciphertext of the secret at `ref`; a ciphertext made for another place fails. */
-export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8Array): Promise<Buffer> {
+/**
+ * Decrypts the ciphertext of the secret at `ref`; a ciphertext made for another place fails, and, given
+ * `keyArn`, one made under any other key (KMS's IncorrectKeyException; for an envelope, no data key of that
+ * key): whoever may put objects cannot bring a key of their own, which a role allowed kms:Decrypt on `*` would use.
+ */
+export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8Array, { keyArn }: { keyArn?: string } = {}): Promise<Buffer> {
   const context = encryptionContext(ref);
   const format = requireFormat(ref, ciphertext);
   if (format !== 'envelope') {
-    const result = await kms.send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: context }));
+    const result = await kms.send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: context, KeyId: keyArn }));
     return Buffer.from(result.Plaintext!);
   }
-  // Discovery: the message names its own key; KMS still checks the caller's right to use it.
+  // Without a key given, discovery: the message names its own key; KMS still checks the caller's right to use it.
   const { sdk, client } = await loadEncryptionSdk();
-  const keyring = new sdk.KmsKeyringNode({ discovery: true, clientProvider: () => kms });
+  const keyring = keyArn
+    ? new sdk.KmsKeyringNode({ keyIds: [keyArn], clientProvider: () => kms })
+    : new sdk.KmsKeyringNode({ discovery: true, clientProvider: () => kms });
   const materials = new sdk.NodeDefaultCryptographicMaterialsManager(keyring);
   // The Encryption SDK asks KMS with the message's own context and compares it to nothing: we compare it to
   // the place first, so a moved envelope is "another place", as a moved KMS blob is, before KMS is asked.
@@ -68,12 +74,16 @@ export async function decryptSecret(kms: KMS, ref: SecretRef, ciphertext: Uint8A
             });
           }
         }
+        // As KMS answers a blob of another key: named as KMS names it, so it is classified alike.
+        if (keyArn && !request.encryptedDataKeys.some((dataKey) => dataKey.providerInfo === keyArn)) {
+          throw Object.assign(new Error(`${describe(ref)}: the envelope's data key is not encrypted under the env's key ${keyArn}`), { name: 'IncorrectKeyException' });
+        }
         return materials.decryptMaterials(request);
       },
     },
   }) as typeof materials;
   const { plaintext } = await client.decrypt(atItsPlace, ciphertext).catch((error: unknown) => {
-    throw error instanceof EncryptionContextMismatchError ? error : kmsErrorWithin(error);
+    throw error instanceof EncryptionContextMismatchError || (error as Error)?.name === 'IncorrectKeyException' ? error : kmsErrorWithin(error);
   });
   return plaintext;
 }

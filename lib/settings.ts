@@ -35,7 +35,10 @@ export interface RoleTrust {
     readonly providerArn: string;
     /** @default "sts.amazonaws.com" */
     readonly audience: string;
-    /** Allowed `sub` claims, each naming an owner and repository, e.g. "repo:acme/app:ref:refs/heads/main". */
+    /**
+     * Allowed `sub` claims, whatever the issuer: `repo:<owner>/<repo>:<what>` (GitHub) or `project_path:<group>/<project>:<what>`
+     * (GitLab), with no wildcard in the repository and no segment that is only wildcards, e.g. "repo:acme/app:ref:refs/heads/main".
+     */
     readonly subjects: readonly string[];
   };
 }
@@ -49,7 +52,10 @@ export interface RoleReference {
 
 /** What the settings say of one service of an env. */
 export interface ServiceSettings {
-  /** The service's task role is this existing role instead of one the stack creates. @default the stack creates kms-secrets-<env>.task-<service> */
+  /**
+   * The service's task role is this existing role instead of one the stack creates: its name (in the deploying account),
+   * or its ARN, whose account must be one of allowedAccountIds. @default the stack creates kms-secrets-<env>.task-<service>
+   */
   readonly taskRole?: RoleReference;
 }
 
@@ -69,7 +75,11 @@ export interface EnvironmentSettings {
   readonly bucketName: string;
   /** The AWS provider refuses any other account (allowed_account_ids). @default [] (any account) */
   readonly allowedAccountIds: readonly string[];
-  /** IAM ARNs that administer the key (never use it). @default [] (the account root only) */
+  /**
+   * IAM role or user ARNs that administer the env (the first deploy, new names and services, the key's policy, alias,
+   * rotation and deletion); only they and the account's root user may. They never use the key. Required for an
+   * env on AWS; a local env's default is the endpoint's root user alone. @default []
+   */
   readonly keyAdministrators: readonly string[];
   /** Days a replaced or deleted ciphertext version is kept in the bucket. @default 30 */
   readonly noncurrentVersionDays: number;
@@ -108,6 +118,8 @@ export interface Settings {
 }
 
 type RawEnvironment = Partial<Record<keyof EnvironmentSettings, unknown>>;
+/** Where an env's field is written, for messages: `<source>: environments.<env>.<field>`, or its `defaults.<field>`. */
+type FieldPath = (field: keyof EnvironmentSettings) => string;
 
 const ENV_FIELDS: readonly (keyof EnvironmentSettings)[] = [
   'region', 'bucketPrefix', 'allowedAccountIds', 'keyAdministrators', 'noncurrentVersionDays', 'vpcEndpointId',
@@ -153,7 +165,11 @@ export function parseSettings(raw: unknown, source = 'settings'): Settings {
       assertEnvName(env);
       let settings = cache.get(env);
       if (!settings) {
-        settings = resolveEnvironment(env, { ...defaults, ...perEnv.get(env) }, `${source} (env ${env})`);
+        const own = perEnv.get(env) ?? {};
+        const at: FieldPath = (field) => own[field] === undefined && defaults[field] !== undefined
+          ? `${source} (env ${env}): defaults.${field}`
+          : `${source}: environments.${env}.${field}`;
+        settings = resolveEnvironment(env, { ...defaults, ...own }, at);
         cache.set(env, settings);
       }
       return settings;
@@ -167,50 +183,50 @@ function readEnvironment(value: unknown, where: string): RawEnvironment {
   return object as RawEnvironment;
 }
 
-function resolveEnvironment(env: string, raw: RawEnvironment, where: string): EnvironmentSettings {
-  const region = raw.region === undefined ? 'us-east-1' : asString(raw.region, `${where}: region`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new SettingsError(`${where}: region "${region}" is not an AWS region such as eu-west-1`);
-  const bucketPrefix = raw.bucketPrefix === undefined ? 'kms-secrets-' : asString(raw.bucketPrefix, `${where}: bucketPrefix`);
+function resolveEnvironment(env: string, raw: RawEnvironment, at: FieldPath): EnvironmentSettings {
+  const region = raw.region === undefined ? 'us-east-1' : asString(raw.region, at('region'));
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new SettingsError(`${at('region')} "${region}" is not an AWS region such as eu-west-1`);
+  const bucketPrefix = raw.bucketPrefix === undefined ? 'kms-secrets-' : asString(raw.bucketPrefix, at('bucketPrefix'));
   const bucketName = `${bucketPrefix}${env}-secrets`;
-  checkBucketName(bucketName, `${where}: bucketPrefix`);
-  const allowedAccountIds = stringList(raw.allowedAccountIds, `${where}: allowedAccountIds`);
+  checkBucketName(bucketName, at('bucketPrefix'));
+  const allowedAccountIds = stringList(raw.allowedAccountIds, at('allowedAccountIds'));
   for (const id of allowedAccountIds) {
-    if (!/^\d{12}$/.test(id)) throw new SettingsError(`${where}: allowedAccountIds holds "${id}", which is not a 12-digit account id`);
+    if (!/^\d{12}$/.test(id)) throw new SettingsError(`${at('allowedAccountIds')} holds "${id}", which is not a 12-digit account id`);
   }
-  const keyAdministrators = stringList(raw.keyAdministrators, `${where}: keyAdministrators`);
-  checkPrincipals(keyAdministrators, `${where}: keyAdministrators`);
-  const taskRoleTrustedPrincipals = stringList(raw.taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
-  checkPrincipals(taskRoleTrustedPrincipals, `${where}: taskRoleTrustedPrincipals`);
-  const breakGlassPrincipals = stringList(raw.breakGlassPrincipals, `${where}: breakGlassPrincipals`);
-  checkPrincipals(breakGlassPrincipals, `${where}: breakGlassPrincipals`);
-  const ecsClusterArn = raw.ecsClusterArn === undefined ? undefined : asString(raw.ecsClusterArn, `${where}: ecsClusterArn`);
+  const keyAdministrators = stringList(raw.keyAdministrators, at('keyAdministrators'));
+  checkPrincipals(keyAdministrators, at('keyAdministrators'), { root: false });
+  const taskRoleTrustedPrincipals = stringList(raw.taskRoleTrustedPrincipals, at('taskRoleTrustedPrincipals'));
+  checkPrincipals(taskRoleTrustedPrincipals, at('taskRoleTrustedPrincipals'));
+  const breakGlassPrincipals = stringList(raw.breakGlassPrincipals, at('breakGlassPrincipals'));
+  checkPrincipals(breakGlassPrincipals, at('breakGlassPrincipals'));
+  const ecsClusterArn = raw.ecsClusterArn === undefined ? undefined : asString(raw.ecsClusterArn, at('ecsClusterArn'));
   if (ecsClusterArn !== undefined && !/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/.test(ecsClusterArn)) {
-    throw new SettingsError(`${where}: ecsClusterArn "${ecsClusterArn}" is not an ECS cluster ARN such as arn:aws:ecs:eu-west-1:111111111111:cluster/production`);
+    throw new SettingsError(`${at('ecsClusterArn')} "${ecsClusterArn}" is not an ECS cluster ARN such as arn:aws:ecs:eu-west-1:111111111111:cluster/production`);
   }
-  const allowLoaderVariables = stringList(raw.allowLoaderVariables, `${where}: allowLoaderVariables`);
+  const allowLoaderVariables = stringList(raw.allowLoaderVariables, at('allowLoaderVariables'));
   for (const variable of allowLoaderVariables) {
-    if (!loaderVariableGroup(variable)) throw new SettingsError(`${where}: allowLoaderVariables holds "${variable}", which is not a loader variable, so there is nothing to allow`);
+    if (!loaderVariableGroup(variable)) throw new SettingsError(`${at('allowLoaderVariables')} holds "${variable}", which is not a loader variable, so there is nothing to allow`);
   }
   const noncurrentVersionDays = raw.noncurrentVersionDays === undefined ? 30 : raw.noncurrentVersionDays;
   if (typeof noncurrentVersionDays !== 'number' || !Number.isInteger(noncurrentVersionDays) || noncurrentVersionDays < 1) {
-    throw new SettingsError(`${where}: noncurrentVersionDays must be a whole number of days, at least 1`);
+    throw new SettingsError(`${at('noncurrentVersionDays')} must be a whole number of days, at least 1`);
   }
   let vpcEndpointId: string | undefined;
   if (raw.vpcEndpointId !== undefined) {
-    vpcEndpointId = asString(raw.vpcEndpointId, `${where}: vpcEndpointId`);
-    if (!/^vpce-[0-9a-f]+$/.test(vpcEndpointId)) throw new SettingsError(`${where}: vpcEndpointId "${vpcEndpointId}" is not a vpce-… id`);
+    vpcEndpointId = asString(raw.vpcEndpointId, at('vpcEndpointId'));
+    if (!/^vpce-[0-9a-f]+$/.test(vpcEndpointId)) throw new SettingsError(`${at('vpcEndpointId')} "${vpcEndpointId}" is not a vpce-… id`);
   }
-  const local = readBoolean(raw.local, `${where}: local`);
-  const forceDestroy = readBoolean(raw.forceDestroy, `${where}: forceDestroy`);
-  const keyAlias = raw.keyAlias === undefined ? `alias/kms-secrets/${env}` : asString(raw.keyAlias, `${where}: keyAlias`);
+  const local = readBoolean(raw.local, at('local'));
+  const forceDestroy = readBoolean(raw.forceDestroy, at('forceDestroy'));
+  const keyAlias = raw.keyAlias === undefined ? `alias/kms-secrets/${env}` : asString(raw.keyAlias, at('keyAlias'));
   if (!/^alias\/[A-Za-z0-9/_-]+$/.test(keyAlias) || keyAlias.startsWith('alias/aws/')) {
-    throw new SettingsError(`${where}: keyAlias "${keyAlias}" must be alias/<name> with letters, digits, "/", "_" and "-" (not alias/aws/…)`);
+    throw new SettingsError(`${at('keyAlias')} "${keyAlias}" must be alias/<name> with letters, digits, "/", "_" and "-" (not alias/aws/…)`);
   }
   return {
     region, bucketPrefix, bucketName, allowedAccountIds, keyAdministrators, noncurrentVersionDays, vpcEndpointId,
-    backend: readBackend(raw.backend, `${where}: backend`), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
-    ecsClusterArn, breakGlassPrincipals, allowLoaderVariables, roles: readRoles(raw.roles, `${where}: roles`),
-    services: readServices(raw.services, { region, allowedAccountIds }, `${where}: services`),
+    backend: readBackend(raw.backend, at('backend')), local, keyAlias, forceDestroy, taskRoleTrustedPrincipals,
+    ecsClusterArn, breakGlassPrincipals, allowLoaderVariables, roles: readRoles(raw.roles, at('roles')),
+    services: readServices(raw.services, { region, allowedAccountIds }, at('services')),
   };
 }
 
@@ -235,18 +251,24 @@ function readTaskRole(value: unknown, { region, allowedAccountIds }: { region: s
     throw new SettingsError(`${where} "${text}" is neither an IAM role name nor a role ARN such as arn:aws:iam::111122223333:role/api-task`);
   }
   const name = arn ? arn[3]! : text;
-  // The stack's own roles are operators (deployer, CI, developers), who must never read a secret.
-  if (name.startsWith('kms-secrets-')) {
-    throw new SettingsError(`${where} "${text}" is one of the stack's own role names (kms-secrets-…); name the app's own task role, or leave taskRole out for the stack to create one`);
+  // The stack's own roles are operators (deployer, CI, developers), who must never read a secret. IAM names are
+  // unique regardless of case, so KMS-Secrets-staging.deployer is the stack's deployer.
+  if (name.toLowerCase().startsWith('kms-secrets-')) {
+    throw new SettingsError(`${where} "${text}" is one of the stack's own role names (kms-secrets-…, in any case); name the app's own task role, or leave taskRole out for the stack to create one`);
   }
-  if (arn) {
-    const partition = partitionOf(region);
-    if (arn[1] !== partition) throw new SettingsError(`${where} "${text}" is in partition ${arn[1]}, but region ${region} is in ${partition}`);
-    if (allowedAccountIds.length > 0 && !allowedAccountIds.includes(arn[2]!)) {
-      throw new SettingsError(`${where} "${text}" is in account ${arn[2]}, which allowedAccountIds (${allowedAccountIds.join(', ')}) does not hold; a role of another account cannot have the env's policy attached`);
-    }
+  if (!arn) return { name };
+  const partition = partitionOf(region);
+  if (arn[1] !== partition) throw new SettingsError(`${where} "${text}" is in partition ${arn[1]}, but region ${region} is in ${partition}`);
+  // The read policy is attached by name in the deploying account, while the key policy names the ARN as given:
+  // for a role of another account the two would be different roles.
+  const mismatch = 'the key policy would name that ARN while the read policy would be attached to a same-named role of the deploying account';
+  if (allowedAccountIds.length === 0) {
+    throw new SettingsError(`${where} "${text}" is an ARN, which needs allowedAccountIds to hold its account ${arn[2]}: otherwise, deployed to another account, ${mismatch}. Give the role's name ("${name}", when the role has no path), or set allowedAccountIds to the env's account`);
   }
-  return arn ? { name, arn: text } : { name };
+  if (!allowedAccountIds.includes(arn[2]!)) {
+    throw new SettingsError(`${where} "${text}" is in account ${arn[2]}, which allowedAccountIds (${allowedAccountIds.join(', ')}) does not hold: ${mismatch}. Name a role of the env's account`);
+  }
+  return { name, arn: text };
 }
 
 function readBoolean(value: unknown, where: string): boolean {
@@ -255,9 +277,20 @@ function readBoolean(value: unknown, where: string): boolean {
   return value;
 }
 
-function checkPrincipals(arns: readonly string[], where: string): void {
+/** A list of IAM principals: each a role, user or (unless `root` is false) account root ARN, once, without wildcards. */
+function checkPrincipals(arns: readonly string[], where: string, { root = true } = {}): void {
+  const kinds = root ? 'an IAM role, user or root ARN' : 'an IAM role or user ARN';
+  const seen = new Set<string>();
   for (const arn of arns) {
-    if (!IAM_PRINCIPAL.test(arn)) throw new SettingsError(`${where} holds "${arn}", which is not an IAM role, user or root ARN`);
+    if (/[*?]/.test(arn)) {
+      throw new SettingsError(`${where} holds "${arn}": AWS refuses wildcards in the principal ARNs of key and trust policies; name each principal, e.g. "arn:aws:iam::111122223333:role/platform"`);
+    }
+    if (!IAM_PRINCIPAL.test(arn)) throw new SettingsError(`${where} holds "${arn}", which is not ${kinds}`);
+    if (!root && arn.endsWith(':root')) {
+      throw new SettingsError(`${where} holds "${arn}", an account root ARN: in a key policy it means every principal of the account whose IAM policy allows it, the IAM-delegated key administration this stack does not grant. Name the roles or users that administer the key, e.g. "${arn.replace(/:root$/, ':role/kms-admin')}"`);
+    }
+    if (seen.has(arn)) throw new SettingsError(`${where} holds "${arn}" twice; list each principal once`);
+    seen.add(arn);
   }
 }
 
@@ -289,28 +322,43 @@ function readTrust(value: unknown, where: string): RoleTrust {
   // Without a subject condition any repository of the provider could assume the role.
   if (subjects.length === 0) throw new SettingsError(`${where}.oidc.subjects must name at least one subject, e.g. "repo:acme/app:ref:refs/heads/main"`);
   for (const subject of subjects) {
-    const problem = oidcSubjectProblem(providerArn, subject);
+    const problem = oidcSubjectProblem(subject);
     if (problem) throw new SettingsError(`${where}.oidc.subjects holds "${subject}": ${problem}`);
   }
   const audience = oidc.audience === undefined ? 'sts.amazonaws.com' : asString(oidc.audience, `${where}.oidc.audience`);
   return { awsPrincipals, oidc: { providerArn, audience, subjects } };
 }
 
+const SUBJECT_FORMS = 'write "repo:<owner>/<repo>:<what>" (GitHub Actions, e.g. "repo:acme/app:ref:refs/heads/main") '
+  + 'or "project_path:<group>/<project>:<what>" (GitLab, subgroups allowed, e.g. "project_path:acme/app:ref_type:branch:ref:main")';
+
 /**
- * Why an OIDC subject would let more than one repository assume the role, or undefined. GitHub and GitLab
- * subjects must name owner and repository without wildcards (`repo:acme/app:…`, `project_path:acme/app:…`);
- * for any provider, a subject that is only wildcards, or only a claim name and a wildcard, is refused.
+ * Why an OIDC subject would let more than one repository, or anything of one, assume the role; undefined when it names
+ * them. One rule for every issuer: GitHub Enterprise Server, an enterprise's own GitHub issuer and a self-hosted GitLab
+ * sign the same subjects as github.com and gitlab.com, and another provider's subjects are refused rather than guessed at.
+ * Sources: docs.github.com OIDC reference (iss https://HOSTNAME/_services/token on GHES, https://token.actions.githubusercontent.com/<enterpriseSlug> with an enterprise's unique issuer); docs.gitlab.com/ci/secrets/id_token_authentication (sub project_path:{group}/{project}:ref_type:{type}:ref:{branch_name}).
  */
-function oidcSubjectProblem(providerArn: string, subject: string): string | undefined {
-  const host = providerArn.replace(/^.*:oidc-provider\//, '');
-  const repository = {
-    'token.actions.githubusercontent.com': { pattern: /^repo:[^*?/:]+\/[^*?/:]+:./, example: 'repo:acme/app:ref:refs/heads/main' },
-    'gitlab.com': { pattern: /^project_path:[^*?:]+\/[^*?:]+:./, example: 'project_path:acme/app:ref_type:branch:ref:main' },
-  }[host];
-  if (repository && !repository.pattern.test(subject)) {
-    return `it must name an owner and a repository without wildcards and then what may assume the role, e.g. "${repository.example}"`;
+function oidcSubjectProblem(subject: string): string | undefined {
+  const [claim, path, ...rest] = subject.split(':');
+  const github = claim === 'repo';
+  if ((!github && claim !== 'project_path') || path === undefined) return `it names no repository; ${SUBJECT_FORMS}`;
+  if (/[*?]/.test(path)) {
+    return `its ${github ? 'owner or repository' : 'group or project'} "${path}" holds a wildcard, so every repository it matches could assume the role; name one, ${SUBJECT_FORMS}`;
   }
-  if (/^([^:]*:)?[*?]*$/.test(subject)) return 'a wildcard subject lets every repository of the provider assume the role; name the repository';
+  const parts = path.split('/');
+  if ((github ? parts.length !== 2 : parts.length < 2) || parts.includes('')) {
+    return `"${path}" is not ${github ? 'an <owner>/<repo>' : 'a <group>/<project>'} path; ${SUBJECT_FORMS}`;
+  }
+  const examples = github
+    ? [`repo:${path}:ref:refs/heads/main`, `repo:${path}:environment:production`, `repo:${path}:pull_request`]
+    : [`project_path:${path}:ref_type:branch:ref:main`, `project_path:${path}:ref_type:tag:ref:v1.0.0`];
+  const quoted = examples.map((example) => `"${example}"`);
+  const instead = `e.g. ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+  if (rest.length === 0 || rest.includes('')) return `it does not say what of ${path} may assume the role; ${instead}`;
+  const wildcard = rest.find((segment) => /^[*?]+$/.test(segment));
+  if (wildcard !== undefined) {
+    return `its segment "${wildcard}" is only wildcards, so any branch, tag, pull request or environment of ${path} could assume the role; say which, ${instead}`;
+  }
   return undefined;
 }
 

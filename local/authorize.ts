@@ -8,6 +8,9 @@
  * runUnsafeSimulation is used on purpose: the validating runSimulation drops condition keys such as
  * `kms:EncryptionContext:service` (it only matches `prefix/variable` keys), and the policies were
  * already validated when IAM, KMS and S3 stored them.
+ *
+ * NotPrincipal is decided here, not by the engine, which exempts an assumed-role session when its role or its
+ * account is listed; AWS exempts only the principals named (a session by its session ARN).
  */
 import { createValidatedPolicy, validateResourcePolicy } from '@cloud-copilot/iam-policy';
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
@@ -51,7 +54,7 @@ const validatedResourcePolicies = new Map<string, unknown>();
 const MAX_CACHED_POLICIES = 1000;
 
 export function evaluate(request: AuthorizationRequest): Decision {
-  const resourcePolicy = request.resourcePolicy === undefined ? undefined : validatedResourcePolicy(request.resourcePolicy);
+  const resourcePolicy = request.resourcePolicy === undefined ? undefined : validatedResourcePolicy(withoutNotPrincipal(request.resourcePolicy, request.principal));
   let result: Result;
   try {
     result = simulate(request, request.identityPolicies, resourcePolicy);
@@ -97,6 +100,59 @@ function simulate(request: AuthorizationRequest, identityPolicies: readonly Name
     resourceControlPolicies: [],
     resourcePolicy,
   }, {}) as Result;
+}
+
+/**
+ * The policy as it applies to `principal`, with no NotPrincipal left: a statement whose NotPrincipal names the
+ * principal itself does not apply to it, and any other applies to it as to everyone. Naming a role or an account
+ * exempts neither the role's sessions nor the account's principals: AWS's NotPrincipal page lists the session ARN
+ * to exempt a session ("Principals must always name a specific session").
+ */
+function withoutNotPrincipal(document: string, principal: string): string {
+  if (!document.includes('"NotPrincipal"')) return document;
+  const policy = JSON.parse(document) as object;
+  const applying = statementsOf(policy).flatMap(({ NotPrincipal, ...statement }) => {
+    if (NotPrincipal === undefined) return [statement];
+    return names(NotPrincipal, principal) ? [] : [{ ...statement, Principal: '*' }];
+  });
+  return JSON.stringify({ ...policy, Statement: applying });
+}
+
+/** Whether a Principal or NotPrincipal element names exactly `principal` (or everyone). */
+function names(element: unknown, principal: string): boolean {
+  if (element === '*') return true;
+  return principalValues(element).some(({ type, value }) => value === '*' || value === principal
+    || (type === 'AWS' && /^\d{12}$/.test(value) && principal === `arn:aws:iam::${value}:root`));
+}
+
+/**
+ * The first principal of a policy that AWS refuses to store: a wildcard counts only as the whole principal
+ * (`"*"`, `{"AWS": "*"}`), never as part of a name or ARN ("You cannot use a wildcard to match part of a
+ * principal name or ARN", IAM's Principal page); a Principal given as a string must be `"*"`.
+ */
+export function invalidPrincipal(policy: unknown): { readonly type?: string; readonly value: string } | undefined {
+  for (const { Principal, NotPrincipal } of statementsOf(policy)) {
+    for (const element of [Principal, NotPrincipal]) {
+      if (typeof element === 'string' && element !== '*') return { value: element };
+      const invalid = principalValues(element).find(({ type, value }) => value.includes('*') && !(type === 'AWS' && value === '*'));
+      if (invalid) return invalid;
+    }
+  }
+  return undefined;
+}
+
+/** A policy's Statement, one statement or a list. */
+function statementsOf(policy: unknown): Record<string, unknown>[] {
+  const statement = (policy as { Statement?: unknown } | null)?.Statement;
+  return [statement].flat().filter((s): s is Record<string, unknown> => typeof s === 'object' && s !== null);
+}
+
+/** `{"AWS": [a, b], "Service": c}` → [{AWS, a}, {AWS, b}, {Service, c}]. */
+function principalValues(element: unknown): { type: string; value: string }[] {
+  if (typeof element !== 'object' || element === null) return [];
+  return Object.entries(element).flatMap(([type, values]) => (Array.isArray(values) ? values : [values])
+    .filter((value): value is string => typeof value === 'string')
+    .map((value) => ({ type, value })));
 }
 
 /** Stored policies are validated once; the engine wants them named. */

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { invalidPrincipal } from './authorize.ts';
 import { ACCOUNT_ID, AwsError, paginate, type Call, type QueryInput, type QueryOperations } from './protocol.ts';
 import { JsonStore } from './state.ts';
 import type { XmlValue } from './xml.ts';
@@ -81,6 +82,17 @@ function uniqueId(prefix: string): string {
   return prefix + [...randomBytes(17)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
 
+/**
+ * Whether two role or policy names are one name to IAM. Its API reference (CreateRole, CreatePolicy): "IAM user,
+ * group, role, and policy names must be unique within the account. Names are not distinguished by case." So a
+ * name is taken whatever its case, and a RoleName parameter (GetRole, AttachRolePolicy, DeleteRole…) finds the
+ * role in any case, which answers with the name as created. The User Guide adds that in a policy or an ARN the
+ * name is case sensitive: ARNs (AssumeRole's RoleArn, a PolicyArn, a principal) are matched exactly.
+ */
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 function now(): string {
   return new Date().toISOString();
 }
@@ -94,6 +106,14 @@ function requirePolicyDocument(document: string, validate: (policy: unknown) => 
   }
   const errors = validate(parsed);
   if (errors.length > 0) throw new AwsError('MalformedPolicyDocument', `Syntax errors in policy: ${JSON.stringify(errors)}`);
+  return document;
+}
+
+/** A trust policy as IAM stores it: a wildcard inside a principal is MalformedPolicyDocument, as IAM answers it. */
+function requireTrustPolicy(document: string): string {
+  requirePolicyDocument(document, validateTrustPolicy);
+  const invalid = invalidPrincipal(JSON.parse(document));
+  if (invalid) throw new AwsError('MalformedPolicyDocument', `Invalid principal in policy: ${invalid.type ? `"${invalid.type}":` : ''}"${invalid.value}"`);
   return document;
 }
 
@@ -139,7 +159,7 @@ export class Iam {
       const name = input.string('RoleName');
       const path = requirePath(input.optionalString('Path'));
       call.authorize('iam:CreateRole', roleArn({ path, name }));
-      if (this.store.data.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) {
+      if (this.store.data.roles.some((r) => sameName(r.name, name))) {
         throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
       }
       const role: RoleRecord = {
@@ -147,7 +167,7 @@ export class Iam {
         path,
         roleId: uniqueId('AROA'),
         createDate: now(),
-        assumeRolePolicy: requirePolicyDocument(input.string('AssumeRolePolicyDocument'), validateTrustPolicy),
+        assumeRolePolicy: requireTrustPolicy(input.string('AssumeRolePolicyDocument')),
         description: input.optionalString('Description'),
         maxSessionDuration: input.optionalNumber('MaxSessionDuration') ?? 3600,
         tags: input.memberList('Tags') as Tag[],
@@ -180,7 +200,7 @@ export class Iam {
     },
     UpdateAssumeRolePolicy: (input, call) => {
       const role = this.role(input, call, 'iam:UpdateAssumeRolePolicy');
-      role.assumeRolePolicy = requirePolicyDocument(input.string('PolicyDocument'), validateTrustPolicy);
+      role.assumeRolePolicy = requireTrustPolicy(input.string('PolicyDocument'));
       this.store.save();
       return {};
     },
@@ -239,7 +259,7 @@ export class Iam {
       const name = input.string('PolicyName');
       const path = requirePath(input.optionalString('Path'));
       call.authorize('iam:CreatePolicy', policyArn({ path, name }));
-      if (this.store.data.policies.some((p) => p.name === name && p.path === path)) {
+      if (this.store.data.policies.some((p) => sameName(p.name, name))) {
         throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
       }
       const created = now();
@@ -360,7 +380,7 @@ export class Iam {
 
   private role(input: QueryInput, call: Call, action: string): RoleRecord {
     const name = input.string('RoleName');
-    const role = this.store.data.roles.find((r) => r.name === name);
+    const role = this.store.data.roles.find((r) => sameName(r.name, name));
     call.authorize(action, role ? roleArn(role) : roleArn({ path: '/', name }));
     if (!role) throw new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
     return role;

@@ -4,7 +4,9 @@
  * kept in kms.json (mode 0600) under the state folder; rotation appends a material version.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { validateResourcePolicy } from '@cloud-copilot/iam-policy';
 import { KMS_ENCRYPT_LIMIT } from '../lib/formats.ts';
+import { invalidPrincipal } from './authorize.ts';
 import { open, parseBlob, seal, type EncryptionContext } from './kms-ciphertext.ts';
 import { ACCOUNT_ID, AwsError, epochSeconds, paginate, type Call, type ContextValues, type JsonInput, type JsonOperations } from './protocol.ts';
 import { JsonStore } from './state.ts';
@@ -93,11 +95,12 @@ export class Kms {
     CreateKey: (input, call) => {
       call.authorize('kms:CreateKey', '*');
       this.requireSupported(input);
-      const policy = input.optionalString('Policy') ?? defaultKeyPolicy();
-      requirePolicyJson(policy);
-      const key = this.createKey(call.region, {
+      const keyId = randomUUID();
+      const given = input.optionalString('Policy');
+      if (given !== undefined) requireKeyPolicy(call, input, keyArn(call.region, keyId), given);
+      const key = this.createKey(call.region, keyId, {
         description: input.optionalString('Description') ?? '',
-        policy,
+        policy: given ?? defaultKeyPolicy(),
         manager: 'CUSTOMER',
         tags: input.optionalList<Tag>('Tags') ?? [],
       });
@@ -123,7 +126,7 @@ export class Kms {
       const key = this.managedKey(input, call, 'kms:PutKeyPolicy');
       requireDefaultPolicyName(input);
       const policy = input.string('Policy');
-      requirePolicyJson(policy);
+      requireKeyPolicy(call, input, this.arn(key), policy);
       key.policy = policy;
       this.store.save();
       return {};
@@ -329,7 +332,7 @@ export class Kms {
     const existing = this.findAlias(region, alias);
     if (existing) return keyArn(region, existing.targetKeyId);
     const service = alias.slice('alias/aws/'.length);
-    const key = this.createKey(region, { description: `Default key that protects my ${service} data when no other key is defined`, policy: defaultKeyPolicy(), manager: 'AWS', tags: [] });
+    const key = this.createKey(region, randomUUID(), { description: `Default key that protects my ${service} data when no other key is defined`, policy: defaultKeyPolicy(), manager: 'AWS', tags: [] });
     const now = epochSeconds();
     this.store.data.aliases.push({ name: alias, region, targetKeyId: key.keyId, creationDate: now, lastUpdatedDate: now });
     this.store.save();
@@ -341,9 +344,9 @@ export class Kms {
     return this.arn(this.resolveKey(region, keyRef, true));
   }
 
-  private createKey(region: string, fields: Pick<KeyRecord, 'description' | 'policy' | 'manager' | 'tags'>): KeyRecord {
+  private createKey(region: string, keyId: string, fields: Pick<KeyRecord, 'description' | 'policy' | 'manager' | 'tags'>): KeyRecord {
     const key: KeyRecord = {
-      keyId: randomUUID(),
+      keyId,
       region,
       creationDate: epochSeconds(),
       state: 'Enabled',
@@ -498,11 +501,24 @@ function requireDefaultPolicyName(input: JsonInput): void {
   if (name !== 'default') throw new AwsError('NotFoundException', `No such policy exists: ${name}. The only key policy name is "default"`);
 }
 
-function requirePolicyJson(policy: string): void {
+/**
+ * A key policy as KMS accepts it for the key `arn`: JSON in the policy grammar, principals without a wildcard
+ * inside, and (KMS's lockout safety check, unless BypassPolicyLockoutSafetyCheck) one that still lets the caller,
+ * by its identity policies and this key policy, call PutKeyPolicy afterwards. Whether the principals it names
+ * exist, as KMS also requires, is not checked.
+ */
+function requireKeyPolicy(call: Call, input: JsonInput, arn: string, policy: string): void {
+  let parsed: unknown;
   try {
-    JSON.parse(policy);
+    parsed = JSON.parse(policy);
   } catch {
     throw new AwsError('MalformedPolicyDocumentException', 'The new key policy is not valid JSON');
+  }
+  const errors = validateResourcePolicy(parsed);
+  if (errors.length > 0) throw new AwsError('MalformedPolicyDocumentException', `Syntax errors in policy: ${JSON.stringify(errors)}`);
+  if (invalidPrincipal(parsed)) throw new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.');
+  if (input.optionalBoolean('BypassPolicyLockoutSafetyCheck') !== true && !call.allows('kms:PutKeyPolicy', arn, {}, policy)) {
+    throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
   }
 }
 

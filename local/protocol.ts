@@ -58,6 +58,8 @@ export interface Call {
    * policies and the resource's own policy (key policy, bucket policy, trust policy) when it has one.
    */
   authorize(action: string, resource: string, context?: ContextValues, resourcePolicy?: string): void;
+  /** Whether `authorize` would let the caller through, e.g. under a policy that is about to replace the resource's. */
+  allows(action: string, resource: string, context?: ContextValues, resourcePolicy?: string): boolean;
 }
 
 /** The parts of a SigV4 signature the endpoint uses (it does not verify the signature itself). */

@@ -2,10 +2,12 @@
  * S3 (REST/XML, path-style `/<bucket>/<key>`): buckets with every read the Terraform provider makes and
  * the configurations our stack sets, versioned objects, listings with prefix/delimiter/pagination, and
  * object tagging. Configurations are stored as the client sent them and returned unchanged; lifecycle
- * rules and bucket policies are kept but not applied.
+ * rules are kept but not applied; a bucket policy is checked when put and evaluated with every request.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { validateResourcePolicy } from '@cloud-copilot/iam-policy';
+import { invalidPrincipal } from './authorize.ts';
 import { decodeAwsChunked } from './aws-chunked.ts';
 import { AwsError, header, type Call, type ContextValues, type Reply } from './protocol.ts';
 import { compareKeys, S3Store, type BucketConfigName, type BucketRecord, type ObjectVersion, type Tag } from './s3-store.ts';
@@ -265,7 +267,7 @@ export class S3 {
       [`Put${name}`]: (call, { bucket }) => {
         const record = this.bucket(call, bucket, `s3:Put${permission}`);
         const body = call.request.body.toString('utf8');
-        if (root === 'json') requirePolicyJson(body);
+        if (root === 'json') requireBucketPolicy(body);
         else parseBody(call, root);
         record.config[config] = body;
         if (options.header) {
@@ -556,12 +558,17 @@ function parseTagSet(tagging: XmlElement): Tag[] {
   return childElements(tagSet, 'Tag').map((tag) => ({ Key: childText(tag, 'Key') ?? '', Value: childText(tag, 'Value') ?? '' }));
 }
 
-function requirePolicyJson(body: string): void {
+/** A bucket policy as S3 accepts it: JSON in the policy grammar, principals without a wildcard inside. */
+function requireBucketPolicy(body: string): void {
+  let policy: unknown;
   try {
-    JSON.parse(body);
+    policy = JSON.parse(body);
   } catch {
     throw new AwsError('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'');
   }
+  const errors = validateResourcePolicy(policy);
+  if (errors.length > 0) throw new AwsError('MalformedPolicy', errors.map((error) => `${error.path}: ${error.message}`).join('; '));
+  if (invalidPrincipal(policy)) throw new AwsError('MalformedPolicy', 'Invalid principal in policy');
 }
 
 function defaultEncryption(bucket: BucketRecord): string {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ADMIN_POLICIES, denialMessage, evaluate } from './authorize.ts';
+import { ADMIN_POLICIES, denialMessage, evaluate, type Decision } from './authorize.ts';
 import { faultError, FaultInjector, type FaultRule, type Faults } from './faults.ts';
 import { Iam } from './iam.ts';
 import { Kms } from './kms.ts';
@@ -188,6 +188,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
 }
 
 function makeCall(route: Route, request: HttpRequest, region: string, requestId: string, caller: Caller, services: Services): Call {
+  const decide = (action: string, resource: string, context?: ContextValues, resourcePolicy?: string): Decision => {
+    // The admin may do everything IAM decides; only a resource's own policy can still say no.
+    if (!caller.role && resourcePolicy === undefined) return { allowed: true };
+    return evaluate({
+      principal: caller.arn,
+      principalArn: caller.role?.arn ?? caller.arn,
+      action,
+      resource,
+      region,
+      context,
+      identityPolicies: caller.role ? services.iam.identityPolicies(caller.role.name) : ADMIN_POLICIES,
+      resourcePolicy,
+    });
+  };
   return {
     operation: route.operation,
     region,
@@ -195,23 +209,13 @@ function makeCall(route: Route, request: HttpRequest, region: string, requestId:
     caller,
     request,
     authorize(action: string, resource: string, context?: ContextValues, resourcePolicy?: string): void {
-      // The admin may do everything IAM decides; only a resource's own policy can still say no.
-      if (!caller.role && resourcePolicy === undefined) return;
-      const decision = evaluate({
-        principal: caller.arn,
-        principalArn: caller.role?.arn ?? caller.arn,
-        action,
-        resource,
-        region,
-        context,
-        identityPolicies: caller.role ? services.iam.identityPolicies(caller.role.name) : ADMIN_POLICIES,
-        resourcePolicy,
-      });
+      const decision = decide(action, resource, context, resourcePolicy);
       if (!decision.allowed) {
         const denied = ACCESS_DENIED[route.service];
         throw new AwsError(denied.code, denialMessage({ principal: caller.arn, action, resource }, decision.reason), denied.status);
       }
     },
+    allows: (action, resource, context, resourcePolicy) => decide(action, resource, context, resourcePolicy).allowed,
   };
 }
 

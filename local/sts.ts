@@ -10,7 +10,7 @@
  *
  * AssumeRoleWithWebIdentity (a CI job's OIDC token, an EKS service account's) is unsigned, as on AWS. The
  * token's issuer names the provider, `arn:aws:iam::<account>:oidc-provider/<issuer without https://>`, and
- * its `aud` and `sub` claims are the trust policy's `<issuer>:aud` and `<issuer>:sub` condition keys. The
+ * its audience and `sub` claim are the trust policy's `<issuer>:aud` and `<issuer>:sub` condition keys. The
  * token's signature is not checked, nor whether IAM has the provider: anyone can mint a token here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -77,22 +77,44 @@ function assertSessionName(sessionName: string): void {
   }
 }
 
-/** The claims of an OIDC token (a JWT) that a trust policy can name; the signature is not checked, its expiry is. */
+/**
+ * The claims of an OIDC token (a JWT) that a trust policy can name, after the checks STS makes of them that do
+ * not need the provider: the signature is not checked. Refusals are STS's documented errors, InvalidIdentityToken
+ * ("could not be validated") and ExpiredTokenException ("is expired"), with its wording ("Missing a required
+ * claim: aud", "Incorrect token audience").
+ */
 function webIdentityClaims(token: string): { iss: string; sub: string; aud: string } {
-  let claims: { iss?: unknown; sub?: unknown; aud?: unknown; exp?: unknown };
+  let claims: Record<string, unknown>;
   try {
     claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
   } catch {
     throw new AwsError('InvalidIdentityToken', 'The web identity token is not a JWT');
   }
-  const aud = Array.isArray(claims.aud) ? claims.aud[0] : claims.aud;
-  if (typeof claims.iss !== 'string' || !claims.iss.startsWith('https://') || typeof claims.sub !== 'string' || typeof aud !== 'string') {
-    throw new AwsError('InvalidIdentityToken', 'The web identity token needs an https iss, a sub and an aud claim');
+  const missing = ['iss', 'sub', 'aud', 'exp'].find((claim) => claims[claim] === undefined);
+  if (missing) throw new AwsError('InvalidIdentityToken', `Missing a required claim: ${missing}`);
+  const { iss, sub, exp, nbf } = claims;
+  if (typeof iss !== 'string' || !iss.startsWith('https://') || typeof sub !== 'string' || typeof exp !== 'number' || (nbf !== undefined && typeof nbf !== 'number')) {
+    throw new AwsError('InvalidIdentityToken', 'The web identity token needs an https iss, a string sub, and numeric exp and nbf claims');
   }
-  if (typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now()) {
-    throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time');
+  if (exp * 1000 <= Date.now()) throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time');
+  // Before its nbf a token is not expired: it cannot be validated yet.
+  if (nbf !== undefined && nbf * 1000 > Date.now()) {
+    throw new AwsError('InvalidIdentityToken', 'Token is not yet valid: current date/time must be at or after the not-before date/time (nbf)');
   }
-  return { iss: claims.iss, sub: claims.sub, aud };
+  return { iss, sub, aud: audience(claims) };
+}
+
+/**
+ * The audience STS matches (the `<issuer>:aud` condition key): `aud`; for a token with several audiences, the
+ * authorized party `azp`, which OpenID Connect expects such a token to carry and which IAM documents as the
+ * `aud` key of Google's ID tokens whenever present. Without `azp` there is no one audience to match: refused.
+ */
+function audience(claims: Record<string, unknown>): string {
+  const { aud, azp } = claims;
+  if (typeof aud === 'string') return aud;
+  if (Array.isArray(aud) && aud.length === 1 && typeof aud[0] === 'string') return aud[0];
+  if (Array.isArray(aud) && aud.length > 1 && aud.every((value) => typeof value === 'string') && typeof azp === 'string') return azp;
+  throw new AwsError('InvalidIdentityToken', 'Incorrect token audience');
 }
 
 function randomText(bytes: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string {

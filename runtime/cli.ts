@@ -145,7 +145,7 @@ export async function writeCommand(args: readonly string[]): Promise<number> {
       if (values.verbose) for (const path of written.paths) note(`wrote ${path}`);
       if (!refresh) return 0;
       note(`wrote ${written.paths.length} file${written.paths.length === 1 ? '' : 's'}; checking for changes every ${describeDuration(refresh.intervalMs)}`);
-      const code = await keepRefreshing({ ...options, ...refresh, note, reportFailure }, clients, written.versions);
+      const code = await keepRefreshing({ ...options, ...refresh, note, reportFailure }, clients, written);
       if (code === 0) note(`stopped by ${(relay.stopped.reason as StoppedBySignal).signal}; the files stay in place`);
       return code;
     } finally {

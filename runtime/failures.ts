@@ -15,6 +15,8 @@ export type LoadFailureKind =
   | 'naming'
   /** A secret whose variable changes how programs start or load code (NODE_OPTIONS, LD_PRELOAD, …). */
   | 'loader-variable'
+  /** An object whose name the service's declared list does not hold, or a declared list that cannot be used. */
+  | 'not-declared'
   /** An object under the service prefix that is not ciphertext. */
   | 'not-ciphertext'
   /** A value an environment variable cannot hold (not UTF-8, or a NUL byte), or a binary Secrets Manager secret. */
@@ -45,6 +47,7 @@ const KIND_WORDS: Record<LoadFailureKind, string> = {
   'invalid-input': 'invalid request',
   naming: 'naming rule',
   'loader-variable': 'loader variable',
+  'not-declared': 'not declared',
   'not-ciphertext': 'not ciphertext',
   'not-text': 'not text',
   'already-set': 'already set',

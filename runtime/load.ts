@@ -1,13 +1,17 @@
 /**
- * Loading the secrets of a selection from the env's bucket: one paginated listing per service prefix,
- * then fetch and decrypt of every object in parallel under one concurrency limit and one deadline.
- * The encryption context comes from the object key, so a ciphertext copied to another place fails.
- * Every failure is collected rather than stopping at the first, so one run names all of them.
+ * Loading the secrets of a selection from the env's bucket: per service, one paginated listing of its
+ * prefix, then its declared list beside the fetches of the objects, and the decryption of each declared
+ * object, in parallel under one concurrency limit and one deadline. An object the list does not name is
+ * never decrypted and fails the load: names are an administrator's to choose (lib/declared.ts), and the key
+ * policy refuses to decrypt it anyway. The encryption context comes from the object key, so a ciphertext
+ * copied to another place fails. Every failure is collected rather than stopping at the first, so one run
+ * names all of them.
  */
 import type { KMS } from '@aws-sdk/client-kms';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { awsClients } from '../lib/aws.ts';
 import { decryptSecret } from '../lib/cipher.ts';
+import { DeclaredListError, declaredListKey, parseDeclaredList } from '../lib/declared.ts';
 import { EncryptionContextMismatchError, NotCiphertextError } from '../lib/errors.ts';
 import { loaderVariableProblem } from '../lib/loader-variables.ts';
 import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
@@ -48,6 +52,9 @@ export interface BucketLoad extends Loaded<LoadedSecret> {
   readonly throttles: Throttles;
 }
 
+/** A service's declared secret names, or why it has no usable list. */
+type DeclaredNames = { readonly names: ReadonlySet<string>; readonly keyArn?: string } | { readonly failure: LoadFailure };
+
 /** What a check found different from what the task has: `<service>/<name>` keys changed or added, and removed. */
 export interface SecretChanges {
   readonly changed: string[];
@@ -72,12 +79,15 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
   const failures: LoadFailure[] = [];
   const listed: ListedObjects = new Map();
 
-  const loadOne = async (ref: SecretRef): Promise<void> => {
+  /** Fetches and decrypts one secret, once `declared` says its name is declared (else the service's check reports it). */
+  const loadOne = async (ref: SecretRef, declared: Promise<DeclaredNames>): Promise<void> => {
     const source = objectKey(ref);
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: selection.bucket, Key: source }));
       const ciphertext = await object.Body!.transformToByteArray();
-      const value = await decryptSecret(kms, ref, ciphertext);
+      const list = await declared;
+      if (!('names' in list) || !list.names.has(ref.name)) return;
+      const value = await decryptSecret(kms, ref, ciphertext, { keyArn: list.keyArn });
       loaded.push({ ref, variable: envVarName(ref.name), source, value, etag: object.ETag ?? '' });
     } catch (error) {
       failures.push(failureFromCipher(source, error) ?? failureFromError(source, error, signal));
@@ -92,33 +102,68 @@ export async function loadBucketSecrets(selection: Selection, clients: SecretCli
     return undefined;
   };
 
+  /** The names the service's declared list holds, or why there is no usable list. */
+  const readDeclared = async (service: string): Promise<DeclaredNames> => {
+    const key = declaredListKey(service);
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: selection.bucket, Key: key }));
+      const list = parseDeclaredList(await object.Body!.transformToString(), { env: selection.env, service }, `s3://${selection.bucket}/${key}`);
+      return { names: new Set(list.secrets), keyArn: list.keyArn };
+    } catch (error) {
+      if (error instanceof DeclaredListError) return { failure: { subject: key, kind: 'not-declared', cause: error.message } };
+      const failure = failureFromError(key, error, signal);
+      return {
+        failure: failure.kind === 'not-found'
+          ? { ...failure, cause: `no declared list at s3://${selection.bucket}/${key}: an administrator applies the env's stack once with this version, which writes it` }
+          : failure,
+      };
+    }
+  };
+
   const loadService = async (service: string): Promise<void> => {
     const prefix = `${service}/`;
+    // Read once the listing is complete, so every object it saw was there when the list was read: the stack
+    // writes a service's list before its objects, and a new object is never taken for an undeclared one.
+    let listingDone!: (declared: Promise<DeclaredNames>) => void;
+    const declared = new Promise<DeclaredNames>((resolve) => (listingDone = resolve));
     const tasks: Promise<void>[] = [];
-    let objects = 0;
+    const names = new Map<string, string>();
     try {
       for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: selection.bucket, Prefix: prefix })) {
         for (const { Key: key, ETag: etag = '' } of page.Contents ?? []) {
           // Keys ending in "/" are the empty "folders" consoles create, not secrets.
           if (!key || key.endsWith('/')) continue;
-          objects += 1;
           const name = key.slice(prefix.length);
+          names.set(key, name);
           const problem = secretNameProblem(name);
-          // An object planted in the bucket directly meets the same rule as the tree: it is never fetched.
+          // An object planted in the bucket directly meets the same rules as the tree: it is never fetched.
           const loaderProblem = problem ? undefined : loaderVariableProblem(envVarName(name), selection.allowLoaderVariables);
           if (problem) failures.push({ subject: key, kind: 'naming', cause: problem });
           else if (loaderProblem) failures.push({ subject: key, kind: 'loader-variable', cause: loaderProblem });
           else {
             listed.set(key, etag);
-            if (choice.fetch?.(key, etag) ?? true) tasks.push(limit(() => loadOne({ env: selection.env, service, name })));
+            if (choice.fetch?.(key, etag) ?? true) tasks.push(limit(() => loadOne({ env: selection.env, service, name }, declared)));
           }
         }
       }
-      if (objects === 0) {
+      // A check that fetches nothing (a refresh while nothing changed) decrypts nothing: it reads no list and
+      // checks again none of what an earlier check let through.
+      listingDone(tasks.length > 0 ? readDeclared(service) : Promise.resolve({ names: new Set(names.values()) }));
+      const list = await declared;
+      if (names.size === 0) {
         failures.push({ subject: `${prefix}*`, kind: 'not-found', cause: `no secrets under s3://${selection.bucket}/${prefix}; is the service name right, and deployed?` });
+      } else if ('failure' in list) {
+        failures.push(list.failure);
+      } else {
+        for (const [key, name] of names) {
+          if (list.names.has(name) || !listed.has(key)) continue;
+          listed.delete(key);
+          failures.push({ subject: key, kind: 'not-declared', cause: undeclaredProblem(service, name, list.names) });
+        }
       }
     } catch (error) {
       failures.push(failureFromError(`${prefix}*`, error, signal));
+      listingDone(Promise.resolve({ failure: { subject: `${prefix}*`, kind: 'other', cause: 'the listing failed' } }));
     }
     await Promise.all(tasks);
   };
@@ -151,6 +196,11 @@ export async function loadSecrets(options: LoadSecretsOptions): Promise<Record<s
   } finally {
     deadline.clear();
   }
+}
+
+function undeclaredProblem(service: string, name: string, declared: ReadonlySet<string>): string {
+  return `service ${service} declares no secret ${name} (variable ${envVarName(name)}); a new name is an administrator's apply of the env's stack`
+    + ` (declared: ${[...declared].sort().join(', ') || 'none'})`;
 }
 
 function compare(a: string, b: string): number {

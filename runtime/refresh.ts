@@ -12,7 +12,7 @@ import { describeDuration } from './duration.ts';
 import { SecretsLoadError } from './failures.ts';
 import { loadBucketSecrets, type ListedObjects, type SecretChanges, type SecretClients } from './load.ts';
 import type { Selection } from './selection.ts';
-import { refreshSecrets, type WriteOptions } from './sidecar.ts';
+import { refreshSecrets, type WriteOptions, type WrittenSecrets } from './sidecar.ts';
 
 /** Exit code of a sidecar whose files went stale (EX_TEMPFAIL of sysexits.h: try again later). */
 export const EXIT_STALE = 75;
@@ -49,14 +49,15 @@ export interface RefreshOptions extends WriteOptions {
 
 /**
  * Keeps `options.dir` current until `options.stopped` fires (resolves 0) or the files go stale (resolves
- * EXIT_STALE). `versions` is what the first write left there.
+ * EXIT_STALE). `written` is what the first write left there, and the directory it prepared: a --dir
+ * swapped since (for a symbolic link, another directory) fails every check, and nothing is written through it.
  */
-export async function keepRefreshing(options: RefreshOptions, clients: SecretClients, versions: ListedObjects): Promise<number> {
+export async function keepRefreshing(options: RefreshOptions, clients: SecretClients, written: WrittenSecrets): Promise<number> {
   let lastGood = Date.now();
   let failedChecks = 0;
   while (await waitInterval(options.intervalMs, options.stopped)) {
     try {
-      const { changed, removed } = await refreshSecrets(options, clients, versions);
+      const { changed, removed } = await refreshSecrets(options, clients, written);
       lastGood = Date.now();
       if (failedChecks > 0) options.note(`refreshed again after ${failedChecks} failed check${failedChecks === 1 ? '' : 's'}`);
       failedChecks = 0;

@@ -2,6 +2,10 @@
  * The environment's hardened ciphertext bucket: private, Block Public Access, BucketOwnerEnforced,
  * versioned, SSE-S3 by default, a policy that denies non-TLS requests and PUTs without SSE-S3, optionally
  * object access only through a VPC endpoint, and noncurrent versions expired after a number of days.
+ *
+ * Which objects may exist is an allow-list, in the bucket policy as in the deployer's: a key under a
+ * declared service's prefix, or a declared list (`.declared/<service>.json`), which only the key's
+ * administrators write; and only they configure the bucket, this policy included.
  */
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
@@ -12,6 +16,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { DECLARED_PREFIX, declaredListKey } from '../lib/declared.ts';
 import { policyDocument, type PolicyDocument, type PolicyStatement } from './policy.ts';
 
 export interface SecretsBucketProps {
@@ -24,6 +29,12 @@ export interface SecretsBucketProps {
   readonly vpcEndpointId?: string;
   /** Let Terraform delete the bucket with all its versions. @default false */
   readonly forceDestroy?: boolean;
+  /** The env's services: objects may exist under their prefixes only. */
+  readonly services: readonly string[];
+  /** Principals that may write the declared lists: the key's administrators and the account's root user. */
+  readonly administrators: readonly string[];
+  /** Created first: nothing of the env is made before the key, whose creation checks who applies. */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /** Server-side encryption of the bucket: SSE-S3. The content is KMS ciphertext already, and SSE-KMS would give the deployer and CI KMS rights. */
@@ -44,7 +55,7 @@ const BUCKET_WRITE_ACTIONS = [
 ];
 /** Objects are ciphertext; reading them (HeadObject) is how Terraform refreshes them, and grants no plaintext. */
 const OBJECT_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
-const OBJECT_WRITE_ACTIONS = [
+export const OBJECT_WRITE_ACTIONS = [
   's3:PutObject', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:DeleteObject', 's3:DeleteObjectVersion',
   's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging',
 ];
@@ -61,12 +72,18 @@ export class SecretsBucket extends Construct {
    * the provider polls it for about a minute before it counts as created.
    */
   readonly configuration: readonly ITerraformDependable[];
+  private readonly services: readonly string[];
 
   constructor(scope: Construct, id: string, props: SecretsBucketProps) {
     super(scope, id);
     this.bucketName = props.bucketName;
     this.bucketArn = `arn:${props.partition}:s3:::${props.bucketName}`;
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName, forceDestroy: props.forceDestroy ?? false });
+    this.services = props.services;
+    this.bucket = new S3Bucket(this, 'bucket', {
+      bucket: props.bucketName,
+      forceDestroy: props.forceDestroy ?? false,
+      dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
+    });
 
     const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
       bucket: this.bucket.id,
@@ -115,6 +132,31 @@ export class SecretsBucket extends Construct {
         Resource: `${this.bucketArn}/*`,
         Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': BUCKET_SSE } },
       },
+      {
+        // Deletes stay possible everywhere: a removed service's old versions must go with the bucket.
+        Sid: 'ObjectsOnlyUnderDeclaredServices',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        NotResource: [...this.serviceObjectArns(), this.declaredListArns()],
+      },
+      {
+        // This policy's allow-lists hold only while nobody else may replace the policy or the bucket's settings.
+        Sid: 'OnlyAdministratorsConfigureTheBucket',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: BUCKET_WRITE_ACTIONS,
+        Resource: this.bucketArn,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...props.administrators] } },
+      },
+      {
+        Sid: 'OnlyAdministratorsWriteDeclaredLists',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: OBJECT_WRITE_ACTIONS,
+        Resource: this.declaredListArns(),
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...props.administrators] } },
+      },
       ...(props.vpcEndpointId
         ? [{
           Sid: 'DenyObjectAccessOutsideVpcEndpoint',
@@ -136,7 +178,7 @@ export class SecretsBucket extends Construct {
     this.configuration = [publicAccess, ownership, versioning, encryption, policy];
   }
 
-  /** A task role of `service` lists and reads only its own prefix. */
+  /** A task role of `service` lists and reads only its own prefix, and its declared list. */
   readServiceStatements(service: string): PolicyStatement[] {
     return [
       {
@@ -146,7 +188,7 @@ export class SecretsBucket extends Construct {
         Resource: this.bucketArn,
         Condition: { StringLike: { 's3:prefix': `${service}/*` } },
       },
-      { Sid: 'ReadOwnServiceObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: `${this.bucketArn}/${service}/*` },
+      { Sid: 'ReadOwnServiceObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: [`${this.bucketArn}/${service}/*`, `${this.bucketArn}/${declaredListKey(service)}`] },
     ];
   }
 
@@ -159,9 +201,17 @@ export class SecretsBucket extends Construct {
     ];
   }
 
-  /** What the deployer needs besides reading: put and delete ciphertext objects, their versions and tags. */
+  /** What the deployer needs besides reading: put and delete ciphertext objects of the declared services, their versions and tags. */
   writeObjectStatements(): PolicyStatement[] {
-    return [{ Sid: 'WriteCiphertextObjects', Effect: 'Allow', Action: OBJECT_WRITE_ACTIONS, Resource: `${this.bucketArn}/*` }];
+    return this.services.length === 0 ? [] : [{ Sid: 'WriteCiphertextObjects', Effect: 'Allow', Action: OBJECT_WRITE_ACTIONS, Resource: this.serviceObjectArns() }];
+  }
+
+  private serviceObjectArns(): string[] {
+    return this.services.map((service) => `${this.bucketArn}/${service}/*`);
+  }
+
+  private declaredListArns(): string {
+    return `${this.bucketArn}/${DECLARED_PREFIX}*`;
   }
 
   /** An explicit deny of every bucket configuration change (an administrator's apply). */

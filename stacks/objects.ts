@@ -1,7 +1,7 @@
 /** One S3 object per ciphertext file, uploaded from the file itself: Terraform never decrypts, so no
  * plaintext reaches the plan or the state, and CI plans without any KMS right. */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
-import { Fn } from 'cdktf';
+import { Fn, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { relative } from 'node:path';
 import { objectKey } from '../lib/naming.ts';
@@ -16,6 +16,8 @@ export interface SecretObjectsProps {
    * same on every machine that checks out the repository.
    */
   readonly terraformDir: string;
+  /** Each service's declared list: written before the service's objects, so a new object is never undeclared. @default none */
+  readonly declaredLists?: ReadonlyMap<string, ITerraformDependable>;
 }
 
 export class SecretObjects extends Construct {
@@ -38,7 +40,7 @@ export class SecretObjects extends Construct {
         etag: Fn.filemd5(source),
         contentType: 'application/octet-stream',
         serverSideEncryption: BUCKET_SSE,
-        dependsOn: [...props.bucket.configuration],
+        dependsOn: [...props.bucket.configuration, ...[props.declaredLists?.get(file.service) ?? []].flat()],
       });
     });
   }

@@ -7,6 +7,8 @@ export interface PolicyStatement {
   readonly Action: string | string[];
   /** Absent in trust policies, where the role itself is the resource. */
   readonly Resource?: string | string[];
+  /** Every resource but these (only in a Deny: an allow-list stated as what it refuses). */
+  readonly NotResource?: string | string[];
   readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 

@@ -1,8 +1,8 @@
 /**
  * One environment's secrets infrastructure, as a construct for any cdktf stack: the KMS key and alias, the
- * hardened bucket, one object per ciphertext file, a read policy per service (granted to the stack's own
- * task role, to the role the settings name, or to any role through `grantRead`), and the operators'
- * policies. The `EnvironmentStack` of this project is this construct in a stack of its own; another cdktf
+ * hardened bucket, one object per ciphertext file, each service's declared list of secret names, a read
+ * policy per service (granted to the stack's own task role, to the role the settings name, or to any role
+ * through `grantRead`), and the operators' policies. The `EnvironmentStack` of this project is this construct in a stack of its own; another cdktf
  * app puts it in its stack beside its task definitions and grants its own roles.
  */
 import type { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
@@ -14,6 +14,7 @@ import { partitionOf } from '../lib/partition.ts';
 import { loadSettings, type EnvironmentSettings, type RoleReference } from '../lib/settings.ts';
 import { loadSecretsTree, type SecretFile } from '../lib/tree.ts';
 import { SecretsBucket } from './bucket.ts';
+import { DeclaredSecrets } from './declared-secrets.ts';
 import { SecretsKey } from './key.ts';
 import { SecretObjects } from './objects.ts';
 import { OperatorAccess } from './operator-access.ts';
@@ -46,6 +47,7 @@ export class SecretsEnvironment extends Construct {
   readonly key: SecretsKey;
   readonly bucket: SecretsBucket;
   readonly objects: SecretObjects;
+  readonly declared: DeclaredSecrets;
   /** The read access of each service that has secrets, by service name. */
   readonly services: ReadonlyMap<string, ServiceAccess>;
   readonly operators: OperatorAccess;
@@ -64,6 +66,14 @@ export class SecretsEnvironment extends Construct {
       });
     }
 
+    if (!settings.local && settings.keyAdministrators.length === 0) {
+      throw new KmsSecretsError(`env ${env} names no keyAdministrators`, {
+        hint: 'name the IAM roles that administer it (the first deploy, new names and services, key and bucket changes) in keyAdministrators: only they may create its key, and only they and the account\'s root user change it',
+      });
+    }
+    // Names are infrastructure: each service receives exactly the secrets the tree has for it at synth.
+    const declared = new Map(services.map((service) => [service, props.files.filter((file) => file.service === service).map((file) => file.name)]));
+
     const partition = partitionOf(settings.region);
     this.key = new SecretsKey(this, 'key', {
       env,
@@ -79,11 +89,16 @@ export class SecretsEnvironment extends Construct {
       noncurrentVersionDays: settings.noncurrentVersionDays,
       vpcEndpointId: settings.vpcEndpointId,
       forceDestroy: settings.forceDestroy,
+      services,
+      administrators: [this.key.rootUserArn, ...settings.keyAdministrators],
+      dependsOn: [this.key.key],
     });
+    this.declared = new DeclaredSecrets(this, 'declared', { env, bucket: this.bucket, keyArn: this.key.key.arn, services: declared });
     this.objects = new SecretObjects(this, 'objects', {
       bucket: this.bucket,
       files: props.files,
       terraformDir: props.terraformDir ?? join(App.of(this).outdir, 'stacks', TerraformStack.of(this).node.id),
+      declaredLists: this.declared.lists,
     });
 
     const createTaskRoles = props.createTaskRoles ?? true;
@@ -92,6 +107,7 @@ export class SecretsEnvironment extends Construct {
       return [service, new ServiceAccess(this, `service-${service}`, {
         env,
         service,
+        secrets: declared.get(service)!,
         bucket: this.bucket,
         key: this.key,
         taskRole: configured ? existingRole(configured, partition, this.key.accountId) : createTaskRoles ? 'create' : 'none',

@@ -1,14 +1,15 @@
 /**
  * Who reads one service's secrets: a managed policy, `kms-secrets-<env>.read-<service>`, that lists and
- * reads the service's own prefix and decrypts only ciphertext whose encryption context names that service
- * and env; and the roles it is granted to. Attaching the policy is not enough on its own: the key policy
- * names every role that may decrypt, so `grant` does both. By default the stack creates the task role
+ * reads the service's own prefix and its declared list, and decrypts only ciphertext whose encryption context
+ * names that service and env; and the roles it is granted to. Attaching the policy is not enough on its own:
+ * the key policy names every role that may decrypt, with the service's declared secret names, so `grant`
+ * does both. By default the stack creates the task role
  * (`kms-secrets-<env>.task-<service>`), which only ECS tasks of the env's account (and cluster) may assume.
  */
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
-import { TerraformOutput } from 'cdktf';
+import { Fn, Op, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { SecretsBucket } from './bucket.ts';
 import { iamName } from './iam-names.ts';
@@ -25,6 +26,8 @@ export interface RoleLike {
 export interface ServiceAccessProps {
   readonly env: string;
   readonly service: string;
+  /** The service's declared secret names: the only ones its roles may decrypt. */
+  readonly secrets: readonly string[];
   readonly bucket: SecretsBucket;
   readonly key: SecretsKey;
   /**
@@ -48,6 +51,7 @@ export class ServiceAccess extends Construct {
   /** The task role the stack created, when it did. */
   readonly role?: IamRole;
   private readonly service: string;
+  private readonly secrets: readonly string[];
   private grants = 0;
   private readonly key: SecretsKey;
 
@@ -55,8 +59,10 @@ export class ServiceAccess extends Construct {
     super(scope, id);
     const { env, service, bucket, key } = props;
     this.service = service;
+    this.secrets = props.secrets;
     this.key = key;
-    // Decrypt on the key's ARN with the service's context: the same condition as the key policy's statement.
+    // Decrypt on the key's ARN with the service's context. The declared names are the key policy's to check:
+    // a managed policy holds 6,144 characters, too few for a service's names at 500 secrets.
     this.policy = policyDocument([...bucket.readServiceStatements(service), key.decryptStatement(service)]);
     this.readPolicy = new IamPolicy(this, 'read-policy', {
       name: iamName(env, `read-${service}`),
@@ -104,7 +110,20 @@ export class ServiceAccess extends Construct {
    */
   grant(role: RoleLike, id = `grant-${this.grants + 1}`): IamRolePolicyAttachment {
     this.grants += 1;
-    this.key.grantDecrypt(role.arn, this.service);
-    return new IamRolePolicyAttachment(this, id, { role: role.name, policyArn: this.readPolicy.arn });
+    this.key.grantDecrypt(role.arn, this.service, this.secrets);
+    return new IamRolePolicyAttachment(this, id, {
+      role: role.name,
+      policyArn: this.readPolicy.arn,
+      // The key policy names role.arn, the attachment goes to the role of that name in the deploying account:
+      // an ARN of the settings must be of that account, or the two would be different roles.
+      ...(Token.isUnresolved(role.arn) ? {} : {
+        lifecycle: {
+          precondition: [{
+            condition: Op.eq(Fn.element(Fn.split(':', role.arn), 4), this.key.accountId),
+            errorMessage: `The role ${role.arn}, which reads service ${this.service}, is not in the account this stack deploys to, so the read policy cannot be attached to it. Name a role of the env's own account.`,
+          }],
+        },
+      }),
+    });
   }
 }

@@ -1,14 +1,18 @@
 /**
  * `kms-secrets plan-check <env>`: plans the env's stack, saves the plan, and says who may apply it — the
- * deployer (only ciphertext objects change) or an administrator (anything else). Exit 0 or 3, so a CI job
- * stops before an apply the deployer cannot finish. The saved plan is what the CI job then applies.
+ * deployer (only uploads of the env's declared ciphertext files, lib/plan-verdict.ts) or an administrator
+ * (anything else). Exit 0 or 3, so a CI job stops before an apply the deployer must not make. The saved plan
+ * is what the CI job then applies.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { KmsSecretsError } from '../../lib/errors.ts';
 import { assertEnvName } from '../../lib/naming.ts';
-import { PlanFormatError, planVerdict, type PlannedChange, type PlanVerdict } from '../../lib/plan-verdict.ts';
+import { PlanFormatError, planVerdict, UnusablePlanError, type PlannedChange, type PlanVerdict } from '../../lib/plan-verdict.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
+import { printable } from '../../lib/printable.ts';
+import { loadSettings } from '../../lib/settings.ts';
 import { runCdktf } from '../cdktf.ts';
 import { runTerraform } from '../terraform.ts';
 import { parseCommandArgs } from '../options.ts';
@@ -22,9 +26,12 @@ const USAGE = `usage: kms-secrets plan-check <env> [--plan FILE]
 
 Synthesizes the app, plans the env's stack with the credentials at hand and saves the plan as
 cdktf.out/stacks/<env>/${PLAN_FILE}, then says who may apply it:
-  exit 0  only ciphertext objects change (or nothing): the deployer can apply it, with
+  exit 0  only the env's declared ciphertext objects are created or updated from their files (or
+          nothing changes): the deployer can apply it, with
           terraform -chdir=cdktf.out/stacks/<env> apply ${PLAN_FILE}
-  exit ${EXIT_NEEDS_ADMINISTRATOR}  IAM, the key, its policy or the bucket change: an administrator must apply it
+  exit ${EXIT_NEEDS_ADMINISTRATOR}  anything else (IAM, the key, the bucket, a declared list, a provisioner, a delete,
+          a removed, moved or import block, drift…): an administrator must apply it; each reason is listed
+  exit 1  the plan cannot be read, or Terraform did not finish it (errored, incomplete)
 
       --plan FILE  check a plan saved already (terraform plan -out), or its terraform show -json output,
                    instead of planning
@@ -47,11 +54,16 @@ export const planCheck: Command = {
     assertEnvName(env);
     const projectRoot = findProjectRoot();
     const stackDir = join(projectRoot, 'cdktf.out', 'stacks', env);
+    const settings = loadSettings(projectRoot).forEnv(env);
     const planJson = values.plan === undefined ? await planEnv(projectRoot, env, stackDir) : await readPlan(projectRoot, resolve(values.plan), stackDir);
     let verdict: PlanVerdict;
     try {
-      verdict = planVerdict(planJson);
+      verdict = planVerdict(parsePlan(planJson), {
+        env, bucketName: settings.bucketName, projectRoot, stackDir, readFileMd5: treeFileMd5(projectRoot),
+        allowLoaderVariables: settings.allowLoaderVariables, local: settings.local,
+      });
     } catch (error) {
+      if (error instanceof UnusablePlanError) throw new KmsSecretsError(`the plan of env ${env} cannot be used: ${error.message}`, { hint: 'fix what terraform plan reported, then plan again' });
       if (!(error instanceof PlanFormatError)) throw error;
       throw new KmsSecretsError(`the plan of env ${env} cannot be read: ${error.message}`, { hint: 'pass a file written by terraform plan -out, or by terraform show -json' });
     }
@@ -60,6 +72,30 @@ export const planCheck: Command = {
     return verdict.needsAdministrator.length > 0 ? EXIT_NEEDS_ADMINISTRATOR : 0;
   },
 };
+
+function parsePlan(planJson: string): unknown {
+  try {
+    return JSON.parse(planJson);
+  } catch (error) {
+    throw new PlanFormatError(`not JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * The MD5 of a regular file of the project reached through no symbolic link: an object uploaded from
+ * secrets/<env>/<key> must be that file, not what a link planted in the tree points at (a state file).
+ */
+function treeFileMd5(projectRoot: string): (path: string) => string | undefined {
+  const root = realpathSync(projectRoot);
+  return (path) => {
+    try {
+      if (realpathSync(path) !== join(root, relative(projectRoot, path)) || !lstatSync(path).isFile()) return undefined;
+      return createHash('md5').update(readFileSync(path)).digest('hex');
+    } catch {
+      return undefined;
+    }
+  };
+}
 
 /** Synth, then init and plan in the stack's folder, saving the plan; Terraform's own output goes to stderr. */
 async function planEnv(projectRoot: string, env: string, stackDir: string): Promise<string> {
@@ -88,15 +124,16 @@ async function show(projectRoot: string, stackDir: string, planFile: string): Pr
 }
 
 function report(env: string, verdict: PlanVerdict, applyHint: string | undefined): string {
-  const objects = verdict.changes.filter((change) => !verdict.needsAdministrator.includes(change));
-  if (verdict.changes.length === 0) return `plan-check ${env}: no changes; nothing to apply\n`;
+  const objects = verdict.ciphertextChanges;
   if (verdict.needsAdministrator.length === 0) {
+    if (verdict.changes.length === 0) return `plan-check ${env}: no changes; nothing to apply\n`;
     return `plan-check ${env}: only ciphertext objects change (${counts(objects)}): the deployer can apply this plan\n`
       + (applyHint ? `  apply it with: ${applyHint}\n` : '');
   }
-  const lines = verdict.needsAdministrator.map((change) => `  ${change.address} (${change.action})`);
+  // Addresses and actions come from the plan file as they are: a crafted one may hold escape sequences.
+  const lines = verdict.needsAdministrator.map((refusal) => `  ${printable(refusal.subject)} (${printable(refusal.action)})${refusal.reason === undefined ? '' : `: ${refusal.reason}`}`);
   const also = objects.length > 0 ? [`  and ${objects.length} ciphertext object${objects.length === 1 ? '' : 's'} (${counts(objects)})`] : [];
-  return `plan-check ${env}: this plan changes more than ciphertext objects, so an administrator must apply it; the deployer holds no IAM, key or bucket right:\n`
+  return `plan-check ${env}: this plan changes more than ciphertext objects, so an administrator must apply it; the deployer may only upload the env's declared ciphertext files:\n`
     + `${[...lines, ...also].join('\n')}\n`;
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { classifyAwsError } from '../../lib/aws-errors.ts';
 import { compareDeployment, type BucketSide, type StatusRow } from '../../lib/deploy-status.ts';
 import { KmsSecretsError } from '../../lib/errors.ts';
+import { DECLARED_PREFIX } from '../../lib/declared.ts';
 import { objectKey } from '../../lib/naming.ts';
 import { printable } from '../../lib/printable.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
@@ -57,7 +58,8 @@ async function currentObjects(s3: S3Client, bucket: string, env: string): Promis
     for (;;) {
       const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ...markers }));
       for (const version of page.Versions ?? []) {
-        if (!version.IsLatest || !version.Key || version.Key.endsWith('/')) continue;
+        // Declared lists are the stack's, not secrets: plan-check names a change of one.
+        if (!version.IsLatest || !version.Key || version.Key.endsWith('/') || version.Key.startsWith(DECLARED_PREFIX)) continue;
         objects.push({
           key: version.Key,
           etag: (version.ETag ?? '').replaceAll('"', ''),

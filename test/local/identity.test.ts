@@ -1,14 +1,14 @@
 import {
   AttachRolePolicyCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, DeletePolicyCommand, DeleteRoleCommand,
-  DetachRolePolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand,
-  ListEntitiesForPolicyCommand, ListRolePoliciesCommand, PutRolePolicyCommand,
+  DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand,
+  ListEntitiesForPolicyCommand, ListRolePoliciesCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { DecryptCommand, EncryptCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.ts';
-import { ecsTaskCredentials, webIdentityToken } from '../support/roles.ts';
+import { ecsTaskCredentials, roleWithPolicy, webIdentityToken } from '../support/roles.ts';
 import { startEndpoint, type TestEndpoint } from './support.ts';
 
 const trustEcsTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
@@ -65,6 +65,36 @@ describe('IAM as the Terraform provider uses it', () => {
     await iam.send(new DetachRolePolicyCommand({ RoleName: 'attached', PolicyArn: Policy!.Arn }));
     await iam.send(new DeleteRoleCommand({ RoleName: 'attached' }));
     await expect(iam.send(new GetRoleCommand({ RoleName: 'attached' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+  });
+});
+
+describe('IAM names are one name whatever their case', () => {
+  const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+
+  it('a role name is taken in any case: EntityAlreadyExists (409)', async () => {
+    await iam.send(new CreateRoleCommand({ RoleName: 'CaseRole', AssumeRolePolicyDocument: trustAdmin }));
+    await expect(iam.send(new CreateRoleCommand({ RoleName: 'caserole', AssumeRolePolicyDocument: trustAdmin })))
+      .rejects.toMatchObject({ name: 'EntityAlreadyExistsException', $metadata: { httpStatusCode: 409 } });
+  });
+
+  it('a managed policy name is taken in any case, and on any path: EntityAlreadyExists', async () => {
+    await iam.send(new CreatePolicyCommand({ PolicyName: 'CasePolicy', PolicyDocument: document }));
+    await expect(iam.send(new CreatePolicyCommand({ PolicyName: 'casepolicy', PolicyDocument: document }))).rejects.toMatchObject({ name: 'EntityAlreadyExistsException' });
+    await expect(iam.send(new CreatePolicyCommand({ PolicyName: 'CASEPOLICY', Path: '/team/', PolicyDocument: document }))).rejects.toMatchObject({ name: 'EntityAlreadyExistsException' });
+  });
+
+  it('a RoleName finds the role in any case, which answers with the name it was created with', async () => {
+    const { Role } = await iam.send(new GetRoleCommand({ RoleName: 'CASEROLE' }));
+    expect(Role).toMatchObject({ RoleName: 'CaseRole', Arn: 'arn:aws:iam::000000000000:role/CaseRole' });
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'caseROLE', PolicyArn: 'arn:aws:iam::000000000000:policy/CasePolicy' }));
+    const { AttachedPolicies } = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'CaseRole' }));
+    expect(AttachedPolicies!.map((p) => p.PolicyName)).toEqual(['CasePolicy']);
+  });
+
+  it('an ARN is matched exactly: another case names no policy, and no role to assume', async () => {
+    await expect(iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::000000000000:policy/casepolicy' }))).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    await expect((await admin.sts()).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/caserole', RoleSessionName: 'case' })))
+      .rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });
 
@@ -221,6 +251,102 @@ describe('who may assume a role with a web identity: the provider, audience and 
     const expired = [webIdentityToken(claims).split('.')[0], Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).toString('base64url'), 'sig'].join('.');
     await expect(exchange(expired)).rejects.toMatchObject({ name: 'ExpiredTokenException' });
     await expect(exchange('not-a-token')).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
+  });
+
+  describe('the claims STS checks itself', () => {
+    const now = Math.floor(Date.now() / 1000);
+    /** A token with exactly these claims (webIdentityToken adds iat and exp). */
+    const tokenWith = (payload: object) => ['{"alg":"RS256"}', JSON.stringify(payload), 'unsigned'].map((part) => Buffer.from(part).toString('base64url')).join('.');
+
+    it('refuses a token without an expiry: InvalidIdentityToken "Missing a required claim: exp"', async () => {
+      await expect(exchange(tokenWith(claims))).rejects.toMatchObject({ name: 'InvalidIdentityTokenException', message: 'Missing a required claim: exp' });
+    });
+
+    it('refuses a token whose nbf is still to come: InvalidIdentityToken', async () => {
+      await expect(exchange(tokenWith({ ...claims, nbf: now + 600, exp: now + 1200 }))).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
+      await expect(exchange(tokenWith({ ...claims, nbf: now - 60, exp: now + 600 }))).resolves.toMatchObject({ Audience: claims.aud });
+    });
+
+    it('matches a token with several audiences by its authorized party (azp), not by the first audience', async () => {
+      const several = { ...claims, aud: ['https://other.example', claims.aud], exp: now + 600 };
+      const answer = await exchange(tokenWith({ ...several, azp: claims.aud }));
+      expect(answer.Audience).toBe(claims.aud);
+      await expect(exchange(tokenWith({ ...several, aud: [claims.aud, 'https://other.example'], azp: 'https://other.example' })))
+        .rejects.toMatchObject({ name: 'AccessDenied' });
+    });
+
+    it('refuses a token with several audiences and no azp: InvalidIdentityToken "Incorrect token audience"', async () => {
+      await expect(exchange(tokenWith({ ...claims, aud: [claims.aud, 'https://other.example'], exp: now + 600 })))
+        .rejects.toMatchObject({ name: 'InvalidIdentityTokenException', message: 'Incorrect token audience' });
+    });
+  });
+});
+
+describe('NotPrincipal in a Deny exempts only the principals it names', () => {
+  const bucket = 'not-principal';
+  const role = 'arn:aws:iam::000000000000:role/np-reader';
+  const session = 'arn:aws:sts::000000000000:assumed-role/np-reader/test';
+  const root = 'arn:aws:iam::000000000000:root';
+  const denyAllBut = (...principals: string[]) => JSON.stringify({ Version: '2012-10-17', Statement: [
+    { Effect: 'Deny', NotPrincipal: { AWS: principals }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` },
+  ] });
+  let reader: AwsClients;
+
+  beforeAll(async () => {
+    await admin.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await admin.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }));
+    reader = local.clients(await roleWithPolicy(local.endpoint.url, 'np-reader', [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }]));
+  });
+
+  it('the role\'s ARN (with the account\'s) does not exempt the role\'s sessions: S3 AccessDenied', async () => {
+    await admin.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: denyAllBut(role, root) }));
+    await expect(reader.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).rejects.toMatchObject({
+      name: 'AccessDenied', message: expect.stringContaining('with an explicit deny in a resource-based policy'),
+    });
+    await expect(admin.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).resolves.toBeDefined();
+  });
+
+  it('the account alone exempts the root user, not the account\'s sessions', async () => {
+    await admin.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: denyAllBut('000000000000') }));
+    await expect(admin.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).resolves.toBeDefined();
+    await expect(reader.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('the session\'s ARN exempts that session', async () => {
+    await admin.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: denyAllBut(session, role, root) }));
+    const { Body } = await reader.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }));
+    expect(await Body!.transformToString()).toBe('v');
+  });
+});
+
+describe('a wildcard inside a principal is refused where AWS stores the policy', () => {
+  const naming = (principal: unknown, action: string, resource?: string) => JSON.stringify({ Version: '2012-10-17', Statement: [
+    { Effect: 'Allow', Principal: principal, Action: action, ...(resource ? { Resource: resource } : {}) },
+  ] });
+  const anyRole = { AWS: 'arn:aws:iam::000000000000:role/*' };
+
+  it('in a trust policy: MalformedPolicyDocument "Invalid principal in policy", on CreateRole and UpdateAssumeRolePolicy', async () => {
+    const invalid = { name: 'MalformedPolicyDocumentException', message: 'Invalid principal in policy: "AWS":"arn:aws:iam::000000000000:role/*"' };
+    await expect(iam.send(new CreateRoleCommand({ RoleName: 'wildcard-trust', AssumeRolePolicyDocument: naming(anyRole, 'sts:AssumeRole') }))).rejects.toMatchObject(invalid);
+    await iam.send(new CreateRoleCommand({ RoleName: 'wildcard-trust', AssumeRolePolicyDocument: trustAdmin }));
+    await expect(iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'wildcard-trust', PolicyDocument: naming(anyRole, 'sts:AssumeRole') }))).rejects.toMatchObject(invalid);
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'wildcard-trust', PolicyDocument: naming({ AWS: '*' }, 'sts:AssumeRole') }));
+  });
+
+  it('in a bucket policy: MalformedPolicy "Invalid principal in policy"', async () => {
+    await admin.s3.send(new CreateBucketCommand({ Bucket: 'wildcard-principal' }));
+    const put = (principal: unknown) => admin.s3.send(new PutBucketPolicyCommand({ Bucket: 'wildcard-principal', Policy: naming(principal, 's3:GetObject', 'arn:aws:s3:::wildcard-principal/*') }));
+    await expect(put(anyRole)).rejects.toMatchObject({ name: 'MalformedPolicy', message: 'Invalid principal in policy', $metadata: { httpStatusCode: 400 } });
+    await expect(put({ AWS: ['arn:aws:iam::000000000000:root', 'arn:aws:iam::*:root'] })).rejects.toMatchObject({ name: 'MalformedPolicy' });
+    await put({ AWS: '*' });
+    await put('*');
+  });
+
+  it('in a key policy: MalformedPolicyDocumentException, on CreateKey and PutKeyPolicy', async () => {
+    const invalid = { name: 'MalformedPolicyDocumentException', message: 'Policy contains a statement with one or more invalid principals.' };
+    await expect(admin.kms.send(new CreateKeyCommand({ Policy: naming(anyRole, 'kms:*', '*') }))).rejects.toMatchObject(invalid);
+    const { KeyMetadata } = await admin.kms.send(new CreateKeyCommand({}));
+    await expect(admin.kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: naming(anyRole, 'kms:*', '*') }))).rejects.toMatchObject(invalid);
   });
 });
 

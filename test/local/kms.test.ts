@@ -2,12 +2,13 @@ import { buildClient, CommitmentPolicy, getClient, KmsKeyringNode } from '@aws-c
 import {
   CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand,
   EnableKeyRotationCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GetKeyPolicyCommand,
-  GetKeyRotationStatusCommand, KMS, KMSClient, ListAliasesCommand, ListResourceTagsCommand, ReEncryptCommand, RotateKeyOnDemandCommand,
-  ScheduleKeyDeletionCommand, TagResourceCommand, UpdateAliasCommand,
+  GetKeyRotationStatusCommand, KMS, KMSClient, ListAliasesCommand, ListResourceTagsCommand, PutKeyPolicyCommand, ReEncryptCommand,
+  RotateKeyOnDemandCommand, ScheduleKeyDeletionCommand, TagResourceCommand, UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
 import { TEST_CREDENTIALS } from '../../local/terraform-provider.ts';
+import { roleWithPolicy } from '../support/roles.ts';
 import { REGION, startEndpoint, type TestEndpoint } from './support.ts';
 
 const context = { env: 'staging', service: 'api', secret: 'password' };
@@ -239,5 +240,69 @@ describe('tags', () => {
     await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'a', TagValue: '1' }] }));
     await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'a', TagValue: '2' }] }));
     expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([{ TagKey: 'a', TagValue: '2' }]);
+  });
+});
+
+describe('the key policy lockout safety check', () => {
+  const root = 'arn:aws:iam::000000000000:root';
+  const lockedOut = { name: 'MalformedPolicyDocumentException', message: 'The new key policy will not allow you to update the key policy in the future.' };
+  const keyPolicy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  /** The project's administration statement: the root user itself, not whoever IAM allows. */
+  const rootUserOnly = { Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*', Condition: { ArnEquals: { 'aws:PrincipalArn': root } } };
+  const encryptOnly = { Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:Encrypt', Resource: '*' };
+
+  it('refuses CreateKey with a policy that would not let the caller call PutKeyPolicy, unless BypassPolicyLockoutSafetyCheck', async () => {
+    await expect(kms.send(new CreateKeyCommand({ Policy: keyPolicy(encryptOnly) }))).rejects.toMatchObject(lockedOut);
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: keyPolicy(encryptOnly), BypassPolicyLockoutSafetyCheck: true }));
+    await expect(kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: keyPolicy(rootUserOnly) })))
+      .rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('lets the root user keep a key whose policy names the root user itself (aws:PrincipalArn)', async () => {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: keyPolicy(rootUserOnly) }));
+    await kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: keyPolicy(rootUserOnly, encryptOnly) }));
+    await expect(kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: keyPolicy(encryptOnly) }))).rejects.toMatchObject(lockedOut);
+  });
+
+  it('judges a role by its identity policies together with the new key policy', async () => {
+    const admin = local.clients(await roleWithPolicy(local.endpoint.url, 'key-admin', [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }]));
+    const leaveItToIam = { Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*' };
+    const { KeyMetadata } = await admin.kms.send(new CreateKeyCommand({ Policy: keyPolicy(leaveItToIam) }));
+    // The root user only: no longer the account's IAM policies, so not this role's.
+    await expect(admin.kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: keyPolicy(rootUserOnly) }))).rejects.toMatchObject(lockedOut);
+    await expect(admin.kms.send(new CreateKeyCommand({ Policy: keyPolicy(rootUserOnly) }))).rejects.toMatchObject(lockedOut);
+    const namingTheRole = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:role/key-admin' }, Action: 'kms:PutKeyPolicy', Resource: '*' };
+    await admin.kms.send(new PutKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId, PolicyName: 'default', Policy: keyPolicy(rootUserOnly, namingTheRole) }));
+  });
+});
+
+describe('a key whose policy does not name a principal', () => {
+  const root = 'arn:aws:iam::000000000000:root';
+  const rootUserOnly = JSON.stringify({ Version: '2012-10-17', Statement: [
+    { Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*', Condition: { ArnEquals: { 'aws:PrincipalArn': root } } },
+  ] });
+  let protectedKey: string;
+  let powerUser: KMSClient;
+
+  beforeAll(async () => {
+    protectedKey = (await kms.send(new CreateKeyCommand({ Policy: rootUserOnly }))).KeyMetadata!.Arn!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/protected', TargetKeyId: protectedKey }));
+    powerUser = local.clients(await roleWithPolicy(local.endpoint.url, 'power-user', [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }])).kms;
+  });
+
+  it('keeps its alias from a role whose IAM policy allows kms:*: UpdateAlias needs the key policy of the key it leaves', async () => {
+    const { arn: ownKey } = await newKey();
+    await expect(powerUser.send(new UpdateAliasCommand({ AliasName: 'alias/protected', TargetKeyId: ownKey }))).rejects.toMatchObject({
+      name: 'AccessDeniedException', message: expect.stringContaining(`kms:UpdateAlias on resource: ${protectedKey}`),
+    });
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: 'alias/protected' }));
+    expect(KeyMetadata!.Arn).toBe(protectedKey);
+  });
+
+  it('keeps its key policy from that role: AccessDeniedException', async () => {
+    const everyone = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: root }, Action: 'kms:*', Resource: '*' }] });
+    await expect(powerUser.send(new PutKeyPolicyCommand({ KeyId: protectedKey, PolicyName: 'default', Policy: everyone }))).rejects.toMatchObject({
+      name: 'AccessDeniedException', message: expect.stringContaining('because no resource-based policy allows the kms:PutKeyPolicy action'),
+    });
   });
 });

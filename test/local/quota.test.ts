@@ -5,11 +5,12 @@
  * state as separate tasks have: every one starts.
  */
 import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { declaredListContent, declaredListKey } from '../../lib/declared.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { awsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
-import { start, TEST_CREDENTIALS, type LocalEndpoint, type QuotaSettings } from '../../local/index.ts';
+import { ACCOUNT_ID, start, TEST_CREDENTIALS, type LocalEndpoint, type QuotaSettings } from '../../local/index.ts';
 import { loadSecrets, SecretsLoadError } from '../../runtime/index.ts';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,13 @@ describe('the S3 GET rate per prefix', () => {
   });
 });
 
+/** The api service's declared list, naming secret-0 … secret-<count - 1>, as the stack's apply writes it. */
+async function declareApi(clients: { s3: S3Client }, count: number, keyId: string): Promise<void> {
+  const secrets = Array.from({ length: count }, (_, i) => `secret-${i}`);
+  const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${keyId}`;
+  await clients.s3.send(new PutObjectCommand({ Bucket: 'kms-secrets-demo-secrets', Key: declaredListKey('api'), Body: declaredListContent({ env: 'demo', service: 'api', secrets, keyArn }) }));
+}
+
 describe('a fleet starting at once under the KMS quota', () => {
   it('20 tasks × 10 secrets at 50 Decrypts/s: every task starts, throttled and retried, within its deadline', async () => {
     const TASKS = 20;
@@ -97,6 +105,7 @@ describe('a fleet starting at once under the KMS quota', () => {
       const { ciphertext } = await encryptSecret(seed.kms, keyId, { env: 'demo', service: 'api', name: `secret-${i}` }, Buffer.from(`value-${i}`));
       await seed.s3.send(new PutObjectCommand({ Bucket: 'kms-secrets-demo-secrets', Key: `api/secret-${i}`, Body: ciphertext }));
     }
+    await declareApi(seed, SECRETS, keyId);
     await sleep(1_100); // the seeding's Encrypts came out of the same quota
     const before = endpoint!.requests().length;
 
@@ -126,6 +135,7 @@ describe('a fleet starting at once under the KMS quota', () => {
       const { ciphertext } = await encryptSecret(seed.kms, keyId, { env: 'demo', service: 'api', name: `secret-${i}` }, Buffer.from(`value-${i}`));
       await seed.s3.send(new PutObjectCommand({ Bucket: 'kms-secrets-demo-secrets', Key: `api/secret-${i}`, Body: ciphertext }));
     }
+    await declareApi(seed, 12, keyId);
     seed.destroy();
     await sleep(1_100);
     const before = endpoint!.requests().length;

@@ -21,7 +21,7 @@ const dbPassword = secretValue('api-db');
 /** What reads the service's secrets: the task role's inline policy. */
 const readApi = (bucket: string) => [
   { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${bucket}` },
-  { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/api/*` },
+  { Effect: 'Allow', Action: 's3:GetObject', Resource: [`arn:aws:s3:::${bucket}/api/*`, `arn:aws:s3:::${bucket}/.declared/api.json`] },
   { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' },
 ];
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT_NOT_LOADED, EXIT_USAGE } from '../../runtime/cli.ts';
 import { EXIT_COMMAND_NOT_EXECUTABLE, EXIT_COMMAND_NOT_FOUND } from '../../runtime/child.ts';
 import { runCli } from '../support/cli.ts';
-import { childReport, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
+import { childReport, declare, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
 
 let store: Store;
 const api = { dbPassword: secretValue('api-db'), tlsCrt: secretValue('api-tls').padEnd(6000, 'x') };
@@ -98,6 +98,7 @@ describe('names that cannot become variables', () => {
 
   test('an object whose name breaks the naming rule is refused by name', async () => {
     await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'odd/9lives', Body: 'never read' }));
+    await declare(store, ['odd/lives']);
     const run = await execChild(store, ['--service', 'odd']);
 
     expect(run.code).toBe(EXIT_NOT_LOADED);
@@ -108,6 +109,7 @@ describe('names that cannot become variables', () => {
 
 test('an object key with an escape sequence in it is shown escaped in the failure, never raw', async () => {
   await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'ansi/\u001b[2Jx', Body: 'never read' }));
+  await declare(store, ['ansi/x']);
   const run = await execChild(store, ['--service', 'ansi']);
 
   expect(run.code).toBe(EXIT_NOT_LOADED);

@@ -3,13 +3,15 @@
  * stderr has one line per failure naming the secret and the kind of cause. And what is only transient
  * (throttling, 500s) is retried to success.
  */
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { encryptSecret } from '../../lib/cipher.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNT_ID } from '../../local/index.ts';
 import { EXIT_NOT_LOADED } from '../../runtime/cli.ts';
 import { loadBucketSecrets } from '../../runtime/load.ts';
 import { roleWithPolicy } from '../support/roles.ts';
-import { childReport, execChild, fingerprint, openStore, putSecrets, REGION, runtimeEnv, secretValue, type Store } from './support.ts';
+import { childReport, declare, execChild, fingerprint, openStore, putSecrets, REGION, runtimeEnv, secretValue, type Store } from './support.ts';
 
 let store: Store;
 const dbPassword = secretValue('api-db');
@@ -28,7 +30,7 @@ function serviceStatements(service: { list: string; read: string; decrypt: strin
   const bucketArn = `arn:aws:s3:::${store.bucket}`;
   return [
     { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': `${service.list}/*` } } },
-    { Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${service.read}/*` },
+    { Effect: 'Allow', Action: 's3:GetObject', Resource: [`${bucketArn}/${service.read}/*`, `${bucketArn}/.declared/${service.read}.json`] },
     {
       Effect: 'Allow', Action: 'kms:Decrypt', Resource: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${store.keyId}`,
       Condition: { StringEquals: { 'kms:EncryptionContext:service': service.decrypt, 'kms:EncryptionContext:env': store.env } },
@@ -67,6 +69,27 @@ describe('the command never starts when', () => {
   test.each([
     ['a KMS blob', 64],
     ['an Encryption SDK envelope', 5_000],
+  ])('the ciphertext (%s) was made under a key of the writer\'s own, for a role that may decrypt under any key', async (_format, size) => {
+    // Whoever may put objects (the deployer, who may use no KMS key of the env) brings a key of their own.
+    const ownKey = (await store.clients.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const value = secretValue('own-key').padEnd(size, 'x');
+    store.values.add(value);
+    await declare(store, ['owned/token']);
+    const { ciphertext } = await encryptSecret(store.clients.kms, ownKey, { env: store.env, service: 'owned', name: 'token' }, Buffer.from(value));
+    await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'owned/token', Body: ciphertext }));
+    const anyKey = await roleWithPolicy(store.endpoint.url, `any-key-${size}`, [
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${store.bucket}` },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${store.bucket}/*` },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' },
+    ]);
+    const run = await execChild(store, ['--service', 'owned'], [], runtimeEnv(store, {}, anyKey));
+
+    expectNotStarted(run, /kms-secrets: owned\/token: context mismatch \(/);
+  });
+
+  test.each([
+    ['a KMS blob', 64],
+    ['an Encryption SDK envelope', 5_000],
   ])('the ciphertext (%s) was made for another service and copied under this one (context mismatch)', async (_format, size) => {
     // Encrypted for web/session-key, uploaded as moved/session-key.
     await putSecrets(store, { 'moved/session-key': secretValue('moved').padEnd(size, 'x') }, (path) => ({ env: store.env, service: 'web', name: path.split('/')[1]! }));
@@ -97,6 +120,7 @@ describe('the command never starts when', () => {
     const plaintext = secretValue('plaintext-by-mistake');
     store.values.add(plaintext);
     await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'careless/api-key', Body: plaintext }));
+    await declare(store, ['careless/api-key']);
     const run = await execChild(store, ['--service', 'careless']);
 
     expectNotStarted(run, /kms-secrets: careless\/api-key: not ciphertext \(/);

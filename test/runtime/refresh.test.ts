@@ -1,11 +1,11 @@
 /** `write --refresh` and `exec --restart-on-change`: rotated secrets reach a running task without a redeploy. */
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { RUNTIME_COMMAND, type CliRun } from '../support/cli.ts';
-import { childReport, CHILD, exitStatus, expectNoValueIn, fingerprint, markerPath, openStore, putSecrets, runtimeEnv, secretValue, waitFor, type Store } from './support.ts';
+import { childReport, CHILD, declare, exitStatus, expectNoValueIn, fingerprint, markerPath, openStore, putSecrets, runtimeEnv, secretValue, waitFor, type Store } from './support.ts';
 
 let store: Store;
 beforeAll(async () => {
@@ -25,11 +25,42 @@ function startRuntime(args: readonly string[]) {
     expectNoValueIn(store, run);
     resolve(run);
   }));
+  // A test that failed before it stopped its sidecar must not leave it listing the bucket: later tests count listings.
+  onTestFinished(() => {
+    if (process_.exitCode === null && process_.signalCode === null) process_.kill('SIGKILL');
+  });
   return { process: process_, output, done };
 }
 
 const kmsCalls = () => store.endpoint.requests().filter((r) => r.service === 'kms').length;
 const lists = () => store.endpoint.requests().filter((r) => r.operation === 'ListObjectsV2').length;
+const decrypts = () => store.endpoint.requests().filter((r) => r.operation === 'Decrypt').length;
+const listings = (answered: 'faulted' | 'good') => store.endpoint.requests().filter((r) => r.operation === 'ListObjectsV2' && Boolean(r.fault) === (answered === 'faulted')).length;
+
+/** Waits until a check that decrypted something (after `decryptsBefore`) is over: the next check has listed the bucket. */
+async function waitForCheckThatDecrypted(decryptsBefore: number): Promise<void> {
+  await waitFor(() => decrypts() > decryptsBefore, 'a check to decrypt the changed secret');
+  const listed = lists(); // that check listed before it decrypted: a listing from now on is the next check's
+  await waitFor(() => lists() > listed, 'the next check');
+}
+
+/**
+ * Makes the next check see every change `change` makes, in one listing: the checks' listings fail while it
+ * runs. Returns once a check after the change is over.
+ */
+async function changeAtOnce(change: () => Promise<void>): Promise<void> {
+  const faulted = listings('faulted');
+  store.endpoint.faults.add({ service: 's3', operation: 'ListObjectsV2', kind: 'error500' });
+  // From a failed listing on, every check lists again (after the change) or fails.
+  await waitFor(() => listings('faulted') > faulted, 'a failed listing');
+  await change();
+  store.endpoint.faults.clear();
+  const good = listings('good');
+  // The first good listing from here saw the whole change; the one after it means that check is over.
+  await waitFor(() => listings('good') >= good + 2, 'a check after the change, and the next');
+}
+
+const tempFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('.'));
 
 describe('kms-secrets write --refresh', () => {
   test('picks up a changed secret, removes a deleted one, makes no KMS call while idle, and exits 0 on SIGTERM', async () => {
@@ -102,6 +133,69 @@ describe('kms-secrets write --refresh', () => {
     expect(run.stderr).toContain(`cannot send SIGHUP to the app named by ${join(dir, 'TOKEN')}: it does not hold a process id; the files are current`);
   });
 
+  test('a --dir swapped for a symbolic link after the start is refused, naming it: nothing is written where the link points', async () => {
+    const first = secretValue('swap-1');
+    await putSecrets(store, { 'swap/token': first });
+    const dir = join(store.scratch, 'swapped');
+    const sidecar = startRuntime(['write', '--dir', dir, '--service', 'swap', '--refresh', '200ms']);
+    await waitFor(() => sidecar.output.stderr.includes('checking for changes'), 'the first write');
+    const target = join(store.scratch, 'swap-target');
+    mkdirSync(target);
+    renameSync(dir, `${dir}-moved`);
+    symlinkSync(target, dir);
+
+    await putSecrets(store, { 'swap/token': secretValue('swap-2') });
+    await waitForCheckThatDecrypted(decrypts());
+    expect(readdirSync(target), 'nothing written through the link').toEqual([]);
+    expect(readdirSync(`${dir}-moved`)).toEqual(['TOKEN']);
+    expect(readFileSync(join(`${dir}-moved`, 'TOKEN'), 'utf8')).toBe(first);
+    sidecar.process.kill('SIGTERM');
+    const run = await sidecar.done;
+    expect(run.stderr).toContain(`kms-secrets: --dir ${dir} is no longer the directory this sidecar prepared: it is now a symbolic link; nothing is written through it`);
+    expect(run.stderr).not.toContain('kms-secrets: refreshed');
+  });
+
+  test('a check whose rename fails part-way puts back what it renamed: the directory holds the old set, not a mix', async () => {
+    const [a1, a2, c] = [secretValue('mix-a1'), secretValue('mix-a2'), secretValue('mix-c')];
+    await putSecrets(store, { 'mix/a-token': a1, 'mix/b-token': secretValue('mix-b') });
+    const dir = join(store.scratch, 'mix');
+    const sidecar = startRuntime(['write', '--dir', dir, '--service', 'mix', '--refresh', '200ms']);
+    await waitFor(() => sidecar.output.stderr.includes('checking for changes'), 'the first write');
+    mkdirSync(join(dir, 'C_TOKEN')); // the new secret's file cannot go where a directory is, and A_TOKEN is renamed in before it
+
+    await changeAtOnce(() => putSecrets(store, { 'mix/a-token': a2, 'mix/c-token': c }));
+    // The next checks stop at their listing while the directory is looked at: none is part-way through.
+    const faulted = listings('faulted');
+    store.endpoint.faults.add({ service: 's3', operation: 'ListObjectsV2', kind: 'error500' });
+    await waitFor(() => listings('faulted') > faulted, 'a check held at its listing');
+    expect(readFileSync(join(dir, 'A_TOKEN'), 'utf8'), 'A_TOKEN holds its old value again').toBe(a1);
+    expect(readdirSync(dir).sort(), 'no temp file, no old file set aside').toEqual(['A_TOKEN', 'B_TOKEN', 'C_TOKEN']);
+    store.endpoint.faults.clear();
+
+    rmdirSync(join(dir, 'C_TOKEN'));
+    await waitFor(() => existsSync(join(dir, 'C_TOKEN')) && statSync(join(dir, 'C_TOKEN')).isFile(), 'the next check to write the new set');
+    expect(readFileSync(join(dir, 'A_TOKEN'), 'utf8')).toBe(a2);
+    expect(readFileSync(join(dir, 'C_TOKEN'), 'utf8')).toBe(c);
+    sidecar.process.kill('SIGTERM');
+    const run = await sidecar.done;
+    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${dir}, so every file stays as it was: ${join(dir, 'C_TOKEN')} exists and is not a file`);
+  });
+
+  test('a failed check leaves no temp file behind (each would hold a value until the sidecar stops)', async () => {
+    await putSecrets(store, { 'temps/token': secretValue('temps-1') });
+    const dir = join(store.scratch, 'temps');
+    const sidecar = startRuntime(['write', '--dir', dir, '--service', 'temps', '--refresh', '200ms']);
+    await waitFor(() => sidecar.output.stderr.includes('checking for changes'), 'the first write');
+    mkdirSync(join(dir, 'NEW_TOKEN')); // the new secret's file is staged, then cannot be renamed into place
+
+    await putSecrets(store, { 'temps/new-token': secretValue('temps-new') });
+    await waitForCheckThatDecrypted(decrypts());
+    expect(sidecar.output.stderr).toContain('refresh failed');
+    expect(tempFiles(dir)).toEqual([]);
+    sidecar.process.kill('SIGTERM');
+    await sidecar.done;
+  });
+
   test('options that go with --refresh are refused without it', async () => {
     const run = startRuntime(['write', '--dir', join(store.scratch, 'x'), '--service', 'rot', '--max-stale', '5m']);
     const done = await run.done;
@@ -160,6 +254,7 @@ describe('kms-secrets exec --restart-on-change', () => {
     const exec = startRuntime(['exec', '--service', 'keep', '--restart-on-change', '200ms', '--',
       process.execPath, CHILD, marker, 'trap=SIGTERM', 'exit-on=SIGTERM']);
     await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').includes('ready'), 'the app to start');
+    await declare(store, ['keep/planted']);
     await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'keep/planted', Body: 'not ciphertext' }));
     await waitFor(() => exec.output.stderr.includes('reload failed'), 'the failed reload');
 

@@ -78,14 +78,28 @@ describe('kms-secrets write', () => {
     expect(run.stderr).toMatch(/kms-secrets: cannot prepare \/proc\/self\/secrets for the secret files: (ENOENT|EACCES|EPERM)/);
   });
 
-  test('a failure part-way writes nothing: every file is staged before any is moved into place', async () => {
+  test('a failure part-way writes nothing: what was renamed into place before it is taken back', async () => {
     const dir = join(store.scratch, 'part-way');
     mkdirSync(join(dir, 'KEYSTORE_P12'), { recursive: true }); // the second file cannot go where a directory is
     const run = await write(dir);
 
     expect(run.code).toBe(EXIT_NOT_LOADED);
-    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${dir}, so none was written: ${join(dir, 'KEYSTORE_P12')} exists and is not a file`);
+    expect(run.stderr).toContain(`kms-secrets: cannot write the secret files in ${dir}, so every file stays as it was: ${join(dir, 'KEYSTORE_P12')} exists and is not a file`);
     expect(readdirSync(dir)).toEqual(['KEYSTORE_P12']);
+  });
+
+  test('a re-run that fails part-way leaves the previous run\'s files, not a mix, and no temp file', async () => {
+    const [first, second] = [secretValue('again-1'), secretValue('again-2')];
+    await putSecrets(store, { 'again/a-token': first, 'again/b-token': secretValue('again-b') });
+    const dir = join(store.scratch, 'again');
+    expect((await write(dir, ['--service', 'again'])).code).toBe(0);
+    await putSecrets(store, { 'again/a-token': second, 'again/c-token': secretValue('again-c') });
+    mkdirSync(join(dir, 'C_TOKEN')); // A_TOKEN and B_TOKEN are renamed in before C_TOKEN fails
+    const run = await write(dir, ['--service', 'again']);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(readFileSync(join(dir, 'A_TOKEN'), 'utf8')).toBe(first);
+    expect(readdirSync(dir).sort()).toEqual(['A_TOKEN', 'B_TOKEN', 'C_TOKEN']);
   });
 
   test('a temp file that a killed run left behind (with a value in it) is removed by the next run', async () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { awsClients, type AwsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
+import { declaredListContent, declaredListKey } from '../../lib/declared.ts';
 import type { SecretRef } from '../../lib/naming.ts';
 import { start, TEST_CREDENTIALS, type LocalEndpoint } from '../../local/index.ts';
 import { concurrencyLimit } from '../../runtime/concurrency.ts';
@@ -29,10 +30,13 @@ export interface Store {
   readonly env: string;
   readonly bucket: string;
   readonly keyId: string;
+  readonly keyArn: string;
   /** A scratch folder for marker files and sidecar output. */
   readonly scratch: string;
   /** Every plaintext put anywhere, for the marker scan. */
   readonly values: Set<string>;
+  /** The secret names each service's declared list holds, as putSecrets and declare left it. */
+  readonly declared: Map<string, Set<string>>;
   close(): Promise<void>;
 }
 
@@ -44,10 +48,11 @@ export async function openStore(env = 'staging'): Promise<Store> {
   const bucket = `kms-secrets-${env}-secrets`;
   const key = await clients.kms.send(new CreateKeyCommand({ Description: `kms-secrets ${env}` }));
   const keyId = key.KeyMetadata!.KeyId!;
+  const keyArn = key.KeyMetadata!.Arn!;
   await clients.kms.send(new CreateAliasCommand({ AliasName: `alias/kms-secrets/${env}`, TargetKeyId: keyId }));
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
-    endpoint, clients, env, bucket, keyId, scratch, values: new Set(),
+    endpoint, clients, env, bucket, keyId, keyArn, scratch, values: new Set(), declared: new Map(),
     async close() {
       await endpoint.stop();
       rmSync(scratch, { recursive: true, force: true });
@@ -60,14 +65,34 @@ export function secretValue(label: string): string {
   return `MARKER-${label}-${randomBytes(12).toString('hex')}`;
 }
 
-/** Encrypts each `service/name` → plaintext for its place and uploads it at `service/name`, 32 at a time. */
-export async function putSecrets(store: Store, secrets: Record<string, string | Buffer>, place: (path: string) => SecretRef = refOf(store)): Promise<void> {
+/**
+ * Encrypts each `service/name` → plaintext for its place and uploads it at `service/name`, 32 at a time,
+ * and declares the names, as an administrator's apply of the stack would (`declare: false` plants them).
+ */
+export async function putSecrets(store: Store, secrets: Record<string, string | Buffer>, place: (path: string) => SecretRef = refOf(store), { declare: declaring = true } = {}): Promise<void> {
+  // Declared first, as the stack writes a service's list before its objects: a new object is never undeclared.
+  if (declaring) await declare(store, Object.keys(secrets));
   const limit = concurrencyLimit(32);
   await Promise.all(Object.entries(secrets).map(([path, plaintext]) => limit(async () => {
     if (typeof plaintext === 'string') store.values.add(plaintext);
     const { ciphertext } = await encryptSecret(store.clients.kms, store.keyId, place(path), Buffer.from(plaintext));
     await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: path, Body: ciphertext }));
   })));
+}
+
+/** Adds `service/name` paths to their services' declared lists in the bucket. */
+export async function declare(store: Store, paths: readonly string[]): Promise<void> {
+  const services = new Set<string>();
+  for (const path of paths) {
+    const [service, name] = path.split('/') as [string, string];
+    const names = store.declared.get(service) ?? new Set();
+    store.declared.set(service, names.add(name));
+    services.add(service);
+  }
+  for (const service of services) {
+    const content = declaredListContent({ env: store.env, service, secrets: [...store.declared.get(service)!], keyArn: store.keyArn });
+    await store.clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: declaredListKey(service), Body: content }));
+  }
 }
 
 /** The place a `service/name` path stands for in the store's env. */

@@ -49,7 +49,7 @@ function withoutEndpoint(): NodeJS.ProcessEnv {
 }
 
 test('no provider mirror and no way to the registry: one line says so, and what to do', async () => {
-  project = makeProject({ app: true, settings: { environments: { staging: { region: 'eu-west-1' } } } });
+  project = makeProject({ app: true, settings: { environments: { staging: { region: 'eu-west-1', keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'] } } } });
   mkdirSync(join(project.root, 'secrets', 'staging'));
   const run = spawnSync('npx', ['tsx', 'main.ts'], { cwd: project.root, encoding: 'utf8', env: { ...process.env, TF_PROVIDER_MIRROR: 'none' } });
   const registryReachable = await lookup('registry.terraform.io').then(() => true, () => false);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, contextOf, decide, environmentPolicies, KEY_ARN, outsider, roleArn } from '../support/policies.ts';
-import { secretFile, synthEnvironment } from '../support/synth.ts';
+import { KEY_ADMINISTRATOR, secretFile, synthEnvironment } from '../support/synth.ts';
 
 const BUCKET = 'arn:aws:s3:::kms-secrets-staging-secrets';
 const STATE = 'arn:aws:s3:::acme-tfstate/kms-secrets/staging.tfstate';
@@ -25,6 +25,10 @@ const ALIAS = `arn:aws:kms:us-east-1:${ACCOUNT}:alias/kms-secrets/staging`;
 
 /** PowerUserAccess in spirit: every KMS and S3 action on everything, from an IAM policy elsewhere in the account. */
 const powerUser = outsider('power-user', [{ Effect: 'Allow', Action: ['kms:*', 's3:*'], Resource: '*' }]);
+/** The named key administrator, with an administrator's IAM policy. */
+const administrator = { arn: KEY_ADMINISTRATOR, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+/** The account's root user: no IAM policy applies to it, so it is given everything. */
+const rootUser = { arn: `arn:aws:iam::${ACCOUNT}:root`, policies: administrator.policies };
 const breakGlass = outsider('break-glass', []);
 
 describe('who may do what, simulated over the synthesized identity, key, bucket and trust policies', () => {
@@ -37,6 +41,10 @@ describe('who may do what, simulated over the synthesized identity, key, bucket 
     ['task-api', 's3:ListBucket', BUCKET, {}, 'ImplicitlyDenied'],
     ['task-api', 's3:PutObject', `${BUCKET}/api/db-password`, sse, 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, contextOf(api), 'Allowed'],
+    ['task-api', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, secret: 'node-options' }), 'ImplicitlyDenied'],
+    ['task-api', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, secret: 'aws-config-file' }), 'ImplicitlyDenied'],
+    ['task-api', 's3:GetObject', `${BUCKET}/.declared/api.json`, {}, 'Allowed'],
+    ['task-api', 's3:GetObject', `${BUCKET}/.declared/web.json`, {}, 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, contextOf(web), 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, contextOf({ ...api, env: 'production' }), 'ImplicitlyDenied'],
     ['task-api', 'kms:Decrypt', KEY_ARN, {}, 'ExplicitlyDenied'],
@@ -69,6 +77,10 @@ describe('who may do what, simulated over the synthesized identity, key, bucket 
     ['deployer', 'kms:UpdateAlias', ALIAS, {}, 'ExplicitlyDenied'],
     ['deployer', 'kms:CreateKey', '*', {}, 'ImplicitlyDenied'],
     ['deployer', 's3:PutObject', `${BUCKET}/api/db-password`, sse, 'Allowed'],
+    ['deployer', 's3:PutObject', `${BUCKET}/api/node-options`, sse, 'Allowed'],
+    ['deployer', 's3:PutObject', `${BUCKET}/billing/token`, sse, 'ExplicitlyDenied'],
+    ['deployer', 's3:PutObject', `${BUCKET}/.declared/api.json`, sse, 'ExplicitlyDenied'],
+    ['deployer', 's3:DeleteObject', `${BUCKET}/.declared/api.json`, {}, 'ExplicitlyDenied'],
     ['deployer', 's3:PutObject', `${BUCKET}/api/db-password`, {}, 'ExplicitlyDenied'],
     ['deployer', 's3:PutObjectTagging', `${BUCKET}/api/db-password`, {}, 'Allowed'],
     ['deployer', 's3:DeleteObject', `${BUCKET}/api/db-password`, {}, 'Allowed'],
@@ -98,11 +110,39 @@ describe('the key policy is the gate for decryption', () => {
     ['an IAM allow of kms:* on * (PowerUserAccess) decrypts nothing', powerUser, 'kms:Decrypt', contextOf(api), 'ExplicitlyDenied'],
     ['…nor moves a ciphertext to a key of its own with ReEncrypt', powerUser, 'kms:ReEncryptFrom', contextOf(api), 'ExplicitlyDenied'],
     ['…but may encrypt for the env, which is write-only: IAM decides who encrypts', powerUser, 'kms:Encrypt', contextOf(api), 'Allowed'],
-    ['…and administers the key, as IAM decides', powerUser, 'kms:PutKeyPolicy', {}, 'Allowed'],
+    ['…but administers nothing: not the key policy', powerUser, 'kms:PutKeyPolicy', {}, 'ExplicitlyDenied'],
+    ['…nor the alias', powerUser, 'kms:UpdateAlias', {}, 'ExplicitlyDenied'],
+    ['…nor a grant', powerUser, 'kms:CreateGrant', {}, 'ExplicitlyDenied'],
+    ['…nor the key\'s deletion', powerUser, 'kms:ScheduleKeyDeletion', {}, 'ExplicitlyDenied'],
+    ['a named key administrator administers the key', administrator, 'kms:PutKeyPolicy', {}, 'Allowed'],
+    ['…but never decrypts', administrator, 'kms:Decrypt', contextOf(api), 'ExplicitlyDenied'],
+    ['the account\'s root user may always recover the key', rootUser, 'kms:PutKeyPolicy', {}, 'Allowed'],
     ['a break-glass principal from the settings decrypts every service of the env', breakGlass, 'kms:Decrypt', contextOf(web), 'Allowed'],
     ['…but not another env\'s ciphertext', breakGlass, 'kms:Decrypt', contextOf({ ...web, env: 'production' }), 'ImplicitlyDenied'],
   ] as const)('%s', async (_name, principal, action, context, expected) => {
     expect(await decide(policies, principal, action, KEY_ARN, context)).toBe(expected);
+  });
+});
+
+describe('which objects may exist, and who configures the bucket, are allow-lists in the bucket policy too', () => {
+  it.each([
+    ['a power user puts an object under a declared service', powerUser, `${BUCKET}/api/db-password`, 'Allowed'],
+    ['…but not under a service nobody declared', powerUser, `${BUCKET}/billing/token`, 'ExplicitlyDenied'],
+    ['…nor at the top of the bucket', powerUser, `${BUCKET}/db-password`, 'ExplicitlyDenied'],
+    ['…nor a declared list', powerUser, `${BUCKET}/.declared/api.json`, 'ExplicitlyDenied'],
+    ['a named administrator writes a declared list', administrator, `${BUCKET}/.declared/api.json`, 'Allowed'],
+  ] as const)('%s', async (_name, principal, resource, expected) => {
+    expect(await decide(policies, principal, 's3:PutObject', resource, sse)).toBe(expected);
+  });
+
+  it.each([
+    ['a power user replaces the bucket policy', powerUser, 's3:PutBucketPolicy', 'ExplicitlyDenied'],
+    ['…or deletes it', powerUser, 's3:DeleteBucketPolicy', 'ExplicitlyDenied'],
+    ['…or suspends versioning', powerUser, 's3:PutBucketVersioning', 'ExplicitlyDenied'],
+    ['a named administrator replaces the bucket policy', administrator, 's3:PutBucketPolicy', 'Allowed'],
+    ['the root user does', rootUser, 's3:PutBucketPolicy', 'Allowed'],
+  ] as const)('%s', async (_name, principal, action, expected) => {
+    expect(await decide(policies, principal, action, BUCKET)).toBe(expected);
   });
 });
 

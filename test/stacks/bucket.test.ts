@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { onlyResource, synthEnvironment } from '../support/synth.ts';
+import { ACCOUNT, concrete } from '../support/policies.ts';
+import { KEY_ADMINISTRATOR, onlyResource, secretFile, synthEnvironment } from '../support/synth.ts';
 
-const { config } = synthEnvironment({ settings: { defaults: { bucketPrefix: 'acme-', noncurrentVersionDays: 14 } } });
-const bucketPolicy = JSON.parse(onlyResource(config, 'aws_s3_bucket_policy').policy as string);
-const statement = (sid: string) => bucketPolicy.Statement.find((s: { Sid: string }) => s.Sid === sid);
+const { config } = synthEnvironment({
+  files: [secretFile('staging', 'api', 'token'), secretFile('staging', 'web', 'token')],
+  settings: { defaults: { bucketPrefix: 'acme-', noncurrentVersionDays: 14 } },
+});
+const bucketPolicy = concrete(onlyResource(config, 'aws_s3_bucket_policy').policy) as { Statement: { Sid: string }[] };
+const statement = (sid: string) => bucketPolicy.Statement.find((s) => s.Sid === sid);
 
 describe('SecretsBucket: a private, versioned, TLS-only bucket of ciphertext', () => {
   it('is named <prefix><env>-secrets', () => {
@@ -49,14 +53,33 @@ describe('SecretsBucket: a private, versioned, TLS-only bucket of ciphertext', (
     });
   });
 
+  it('lets objects be put under the declared services\' prefixes and the declared lists only', () => {
+    expect(statement('ObjectsOnlyUnderDeclaredServices')).toEqual({
+      Sid: 'ObjectsOnlyUnderDeclaredServices', Effect: 'Deny', Principal: '*', Action: 's3:PutObject',
+      NotResource: ['arn:aws:s3:::acme-staging-secrets/api/*', 'arn:aws:s3:::acme-staging-secrets/web/*', 'arn:aws:s3:::acme-staging-secrets/.declared/*'],
+    });
+  });
+
+  it('lets only the key administrators and the root user write or delete a declared list', () => {
+    expect(statement('OnlyAdministratorsWriteDeclaredLists')).toMatchObject({
+      Effect: 'Deny', Principal: '*', Resource: 'arn:aws:s3:::acme-staging-secrets/.declared/*',
+      Action: expect.arrayContaining(['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']),
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [`arn:aws:iam::${ACCOUNT}:root`, KEY_ADMINISTRATOR] } },
+    });
+  });
+
+  it('is created after the key, whose creation checks who applies: nothing exists when that check fails', () => {
+    expect(onlyResource(config, 'aws_s3_bucket').depends_on).toEqual([expect.stringMatching(/^aws_kms_key\.\w+$/)]);
+  });
+
   it('has no VPC endpoint restriction unless one is configured', () => {
     expect(statement('DenyObjectAccessOutsideVpcEndpoint')).toBeUndefined();
   });
 
   it('restricts every object action (versions and tags too) to the configured VPC endpoint', () => {
     const withVpce = synthEnvironment({ settings: { defaults: { vpcEndpointId: 'vpce-0abc123' } } }).config;
-    const policy = JSON.parse(onlyResource(withVpce, 'aws_s3_bucket_policy').policy as string);
-    expect(policy.Statement.find((s: { Sid: string }) => s.Sid === 'DenyObjectAccessOutsideVpcEndpoint')).toEqual({
+    const policy = concrete(onlyResource(withVpce, 'aws_s3_bucket_policy').policy) as { Statement: { Sid: string }[] };
+    expect(policy.Statement.find((s) => s.Sid === 'DenyObjectAccessOutsideVpcEndpoint')).toEqual({
       Sid: 'DenyObjectAccessOutsideVpcEndpoint', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::kms-secrets-staging-secrets/*',
       Condition: { StringNotEquals: { 'aws:sourceVpce': 'vpce-0abc123' } },
     });

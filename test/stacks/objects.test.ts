@@ -4,7 +4,8 @@ import { secretFile, synthEnvironment } from '../support/synth.ts';
 describe('SecretObjects: one S3 object per ciphertext file, uploaded from the file itself', () => {
   const files = [secretFile('staging', 'api', 'db-password'), secretFile('staging', 'api', 'tls.crt'), secretFile('staging', 'web', 'session-key')];
   const { config, json } = synthEnvironment({ files });
-  const objects = Object.values(config.resource.aws_s3_object ?? {});
+  const ciphertext = Object.entries(config.resource.aws_s3_object ?? {}).filter(([id]) => id.startsWith('objects_'));
+  const objects = ciphertext.map(([, object]) => object);
 
   it('uploads every file under <service>/<name>', () => {
     expect(objects.map((o) => o.key).sort()).toEqual(['api/db-password', 'api/tls.crt', 'web/session-key']);
@@ -20,11 +21,15 @@ describe('SecretObjects: one S3 object per ciphertext file, uploaded from the fi
     for (const object of objects) expect(object).toMatchObject({ content_type: 'application/octet-stream', server_side_encryption: 'AES256' });
   });
 
-  it('uploads only once the bucket is configured, so the first upload already has a version, encryption and the policy', () => {
+  it('uploads only once the bucket is configured and the service\'s declared list is written: a new object is never undeclared', () => {
     const configuration = ['aws_s3_bucket_versioning', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_bucket_policy',
       'aws_s3_bucket_public_access_block', 'aws_s3_bucket_ownership_controls']
       .map((type) => `${type}.${Object.keys(config.resource[type] ?? {})[0]}`);
-    for (const object of objects) expect([...(object.depends_on as string[])].sort()).toEqual([...configuration].sort());
+    const declaredList = (service: string) => `aws_s3_object.${Object.keys(config.resource.aws_s3_object!).find((id) => id.startsWith(`declared_${service}_`))}`;
+    for (const object of objects) {
+      const service = String(object.key).split('/')[0]!;
+      expect([...(object.depends_on as string[])].sort()).toEqual([...configuration, declaredList(service)].sort());
+    }
   });
 
   it('never puts content into the configuration and never decrypts', () => {
@@ -36,7 +41,7 @@ describe('SecretObjects: one S3 object per ciphertext file, uploaded from the fi
   });
 
   it('keeps resource addresses stable: named by service and secret', () => {
-    expect(Object.keys(config.resource.aws_s3_object ?? {}).sort()).toEqual([
+    expect(ciphertext.map(([id]) => id).sort()).toEqual([
       expect.stringMatching(/^objects_api_db-password_[0-9A-F]{8}$/),
       expect.stringMatching(/^objects_api_tlscrt_[0-9A-F]{8}$/),
       expect.stringMatching(/^objects_web_session-key_[0-9A-F]{8}$/),

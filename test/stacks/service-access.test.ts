@@ -78,9 +78,9 @@ describe('bring your own task role: services.<service>.taskRole', () => {
     expect((config.output.service_api!.value as { role_arn: string }).role_arn).toMatch(/:role\/app-api$/);
   });
 
-  it('by ARN, with a path: attached by its name, named in the key policy by the ARN as given', () => {
+  it('by ARN, with a path, of an account allowedAccountIds holds: attached by its name, named in the key policy by the ARN as given', () => {
     const arn = 'arn:aws:iam::111122223333:role/apps/payments/app-api';
-    const config = withRoles({ api: { taskRole: arn } });
+    const config = withRoles({ api: { taskRole: arn } }, { allowedAccountIds: ['111122223333'] });
     expect(attachments(config)).toContainEqual(expect.objectContaining({ role: 'app-api' }));
     expect(decrypters(config)).toContainEqual([arn, 'api']);
   });

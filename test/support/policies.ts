@@ -86,9 +86,10 @@ export async function decide(
   const arn = typeof principal !== 'string' ? principal.arn : service ? principal : roleArn(`kms-secrets-${env}.${principal}`);
   const identityPolicies = typeof principal !== 'string' ? principal.policies : service ? [] : policies.principals[principal];
   if (!identityPolicies) throw new Error(`no principal ${String(principal)}; known: ${Object.keys(policies.principals).join(', ')}`);
+  // A bucket policy speaks only for its own bucket (its NotResource statements would match any other).
   const resourcePolicy = action === 'sts:AssumeRole' ? policies.trust[resource]
     : action.startsWith('kms:') ? policies.keyPolicy
-      : resource.startsWith('arn:aws:s3:::') ? policies.bucketPolicy : undefined;
+      : resource.startsWith(`arn:aws:s3:::kms-secrets-${env}-secrets`) ? policies.bucketPolicy : undefined;
   const simulation = {
     identityPolicies: identityPolicies.map((policy, i) => ({ name: `policy-${i}`, policy })),
     serviceControlPolicies: [],

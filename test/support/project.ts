@@ -8,6 +8,9 @@ import { copyApp } from '../../scripts/workspace.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Settings under which every env on AWS names its key administrator, as it must. */
+export const ADMINISTERED = { defaults: { keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'] } };
+
 /** Ciphertext-shaped bytes with a real header, for tests that never decrypt. */
 export function fakeCiphertext(format: 'kms' | 'envelope' | 'local' = 'kms', size = 64): Buffer {
   const header = {

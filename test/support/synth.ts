@@ -22,6 +22,15 @@ export interface TerraformConfig {
   readonly data?: Block;
 }
 
+/** The administrator every synthesized env names unless a test says otherwise: an env on AWS must name one. */
+export const KEY_ADMINISTRATOR = 'arn:aws:iam::111122223333:role/kms-admin';
+
+/** `settings` with KEY_ADMINISTRATOR in its defaults, unless they name administrators already. */
+export function withKeyAdministrator(settings: unknown = {}): unknown {
+  const given = settings as { defaults?: Record<string, unknown> };
+  return { ...given, defaults: { keyAdministrators: [KEY_ADMINISTRATOR], ...given.defaults } };
+}
+
 export function secretFile(env: string, service: string, name: string, path = `/repo/secrets/${env}/${service}/${name}`): SecretFile {
   return { env, service, name, path, envVar: envVarName(name), format: 'kms', size: 64 };
 }
@@ -36,7 +45,7 @@ export function synthEnvironment(options: {
   const app = Testing.app();
   const stack = new EnvironmentStack(app, env, {
     env,
-    settings: parseSettings(options.settings ?? {}).forEnv(env),
+    settings: parseSettings(withKeyAdministrator(options.settings)).forEnv(env),
     files: options.files ?? [],
     projectRoot: '/repo',
     terraformDir: `/repo/cdktf.out/stacks/${env}`,

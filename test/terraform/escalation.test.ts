@@ -11,11 +11,12 @@ import {
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand, ReEncryptCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
+import { declaredListContent } from '../../lib/declared.ts';
 import { ACCOUNT_ID, terraformProviderEnv, TEST_CREDENTIALS } from '../../local/index.ts';
 import { runCdktf } from '../../scripts/cdktf.ts';
 import { runTerraform } from '../../scripts/terraform.ts';
@@ -27,6 +28,7 @@ import { runCli } from '../support/cli.ts';
 import { filesContaining, marker } from '../support/markers.ts';
 import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { assumeRole, createRole, credentialsEnv, ecsTaskCredentials, ecsTaskCredentialsEnv, roleWithPolicy, type RoleCredentials } from '../support/roles.ts';
+import { ciphertextObject, craftStack, crafts, planStack, type Craft } from '../support/crafted-plans.ts';
 import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 const ROOT = `arn:aws:iam::${ACCOUNT_ID}:root`;
@@ -40,9 +42,27 @@ const trustAccount = (account: string) => JSON.stringify({ Version: '2012-10-17'
 const context = (env: string, service: string, secret: string) => ({ env, service, secret });
 /** …and its place, as lib/cipher takes it. */
 const place = (env: string, service: string, name: string) => ({ env, service, name });
+const keyPolicyNaming = (principal: string) => JSON.stringify({ Version: '2012-10-17', Statement: [
+  { Effect: 'Allow', Principal: { AWS: principal }, Action: 'kms:*', Resource: '*' },
+] });
 const keyPolicyLetting = (account: string) => JSON.stringify({ Version: '2012-10-17', Statement: [
   { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
 ] });
+
+/**
+ * Names a writer might plant, one of each kind that decides how an app starts or whom it talks to; none is in
+ * the loader-variable table, so only the declared list and the key policy stand between them and the app.
+ */
+const PLANTED: [kind: string, name: string][] = [
+  ['credentials', 'aws-config-file'],
+  ['credentials', 'aws-access-key-id'],
+  ['endpoints', 'aws-endpoint-url-sts'],
+  ['proxies and certificates', 'https-proxy'],
+  ['proxies and certificates', 'ssl-cert-file'],
+  ['package managers', 'npm-config-node-options'],
+  ['version control', 'git-config-count'],
+  ['other runtimes', 'bun-options'],
+];
 
 /** The app's own task role for demo-eu's api service, defined outside the stack (services.api.taskRole). */
 const APP_ROLE = 'eu-app';
@@ -82,6 +102,11 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
   const envAs = (who: string) => ({ ...adminEnv, ...credentialsEnv(as[who]!.credentials) });
   const cli = (args: string[], env: NodeJS.ProcessEnv, input?: string) => runCli(args, { cwd: project.root, env, input });
   const ciphertextOf = (path: string) => readFileSync(join(project.root, 'secrets', path));
+  /** A key of `who`'s own, which any principal with kms:CreateKey may make. */
+  const ownKey = async (who: Principal) => (await who.clients.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  /** A developer's ciphertext of a planted name, bound to api/<name> in demo as encrypt would bind it. */
+  const plantedCiphertext = async (name: string) =>
+    (await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', name), Buffer.from(`planted ${name}`))).ciphertext;
   /** The environment of a process that gets its credentials as an ECS task of `service` in demo would. */
   const asEcsTask = (service: string, taskRole = iamName('demo', `task-${service}`)) => ({
     ...envWithoutAws({ AWS_ENDPOINT_URL: aws.endpoint.url, AWS_REGION: 'us-east-1' }),
@@ -163,9 +188,9 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
         const check = await cli(['plan-check', 'demo'], envAs('demo deployer'));
         expect(check.code, check.stderr).toBe(EXIT_NEEDS_ADMINISTRATOR);
         expect(check.stdout).toMatch(/^plan-check demo: this plan changes more than ciphertext objects, so an administrator must apply it/);
-        expect(check.stdout).toMatch(/^ {2}aws_iam_role\.service-billing_role_\w+ \(create\)$/m);
-        expect(check.stdout).toMatch(/^ {2}aws_kms_key_policy\.key_policy_\w+ \(update\)$/m);
-        expect(check.stdout).toMatch(/^ {2}and 1 ciphertext object \(1 to add, 0 to change, 0 to destroy\)$/m);
+        expect(check.stdout).toMatch(/^ {2}aws_iam_role\.service-billing_role_\w+ \(create\)/m);
+        expect(check.stdout).toMatch(/^ {2}aws_kms_key_policy\.key_policy_\w+ \(update\)/m);
+        expect(check.stdout).toMatch(/^ {2}aws_s3_object\.declared_billing_\w+ \(create\): service billing is new, with the variables TOKEN$/m);
 
         const apply = await runTerraformAs(project.root, 'demo', ['apply', '-input=false', 'plan.tfplan'], envAs('demo deployer'));
         expect(apply.code).not.toBe(0);
@@ -182,6 +207,90 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
     const run = await cli(['exec', '--bucket', EU_BUCKET, '--env', 'demo-eu', '--service', 'api', '--', process.execPath, '-e', 'process.exit(process.env.DB_PASSWORD.length)'],
       asEcsTask('api', APP_ROLE));
     expect(run.code, run.stderr).toBe(values[2]!.length);
+  });
+
+  describe('plan-check approves ciphertext uploads and nothing else: crafted plans of the deployed stack, planned by Terraform', () => {
+    /** Plans the crafted stack as the deployer, and checks the saved plan as CI would. */
+    const checkCrafted = async (craft: Craft) => {
+      const restore = craftStack(project.root, 'demo', craft);
+      try {
+        const { planFile, output } = await planStack(project.root, 'demo', envAs('demo deployer'));
+        return { ...(await cli(['plan-check', 'demo', '--plan', planFile], envAs('demo deployer'))), planOutput: output };
+      } finally {
+        restore();
+      }
+    };
+
+    beforeAll(async () => {
+      // A rotation of web's secret for the crafts to ride on: a provisioner runs only on a change of its object.
+      const synth = await runCdktf(project.root, ['synth'], adminEnv);
+      expect(synth.code, synth.output).toBe(0);
+      project.write('secrets/demo/web/session-key', (await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'web', 'session-key'), Buffer.from(values[1]!))).ciphertext);
+    }, TERRAFORM_TIMEOUT_MS);
+
+    it.each([
+      ['a local-exec provisioner on the rotated object', () => crafts.provisioner('echo ran', 'web/session-key'), /web.*\(update\): the configuration gives it a local-exec provisioner/],
+      ['the object written to demo-eu\'s bucket', () => crafts.foreignBucket(EU_BUCKET, 'web/session-key'), /bucket kms-secrets-demo-eu-secrets is not kms-secrets-demo-secrets/],
+      ['the object uploaded from demo-eu\'s state file', () => crafts.foreignSource('state/demo-eu.tfstate', 'web/session-key'), /source \.\.\/\.\.\/\.\.\/state\/demo-eu\.tfstate is not secrets\/demo\/web\/session-key/],
+      ['the object under a refused name', () => crafts.key('api/node-options', 'web/session-key'), /key api\/node-options: NODE_OPTIONS changes how programs start/],
+      ['a removed block that forgets the key policy', () => crafts.removed('aws_kms_key_policy'), /aws_kms_key_policy\.\w+ \(forget\): a removed block takes it out of Terraform's state/],
+      ['a CA bundle of its own for the provider', () => crafts.providerSetting('custom_ca_bundle', '/etc/ssl/certs/ca-certificates.crt'), /provider aws \(configured\): it sets custom_ca_bundle, which the stack never sets/],
+      ['an object that cannot be read back (storage class)', () => (stack: Parameters<Craft>[0]) => { ciphertextObject(stack, 'web/session-key').storage_class = 'GLACIER'; }, /storage_class is "GLACIER", not STANDARD/],
+    ] as const)('exit 3 for %s', async (_name, craft, reason) => {
+      const check = await checkCrafted(craft());
+      expect(check.code, `${check.stdout}${check.stderr}${check.planOutput}`).toBe(EXIT_NEEDS_ADMINISTRATOR);
+      expect(check.stdout).toMatch(reason);
+    }, TERRAFORM_TIMEOUT_MS);
+
+    it('exit 1 for a plan Terraform could not finish (errored), never "no changes"', async () => {
+      // The developer may read nothing of the stack: its refresh fails, and Terraform saves the plan as errored.
+      const { code, planFile } = await planStack(project.root, 'demo', envAs('demo developer-encrypt'));
+      expect(code).not.toBe(0);
+      const check = await cli(['plan-check', 'demo', '--plan', planFile], envAs('demo deployer'));
+      expect(check.code).toBe(1);
+      expect(check.stderr).toMatch(/errored/);
+      expect(check.stdout).toBe('');
+    }, TERRAFORM_TIMEOUT_MS);
+
+    it('exit 0 for the rotation itself, as synthesized', async () => {
+      const check = await cli(['plan-check', 'demo'], envAs('demo deployer'));
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout).toMatch(/only ciphertext objects change \(0 to add, 1 to change, 0 to destroy\)/);
+    }, TERRAFORM_TIMEOUT_MS);
+  });
+
+  describe('a name nobody declared never reaches the app: the writer chooses values, an administrator names them', () => {
+    it('plan-check names the variable a new secret would add, and sends it to an administrator', async () => {
+      const { ciphertext } = await encryptSecret(as['demo developer-encrypt']!.clients.kms, 'alias/kms-secrets/demo', place('demo', 'api', 'aws-config-file'), Buffer.from('/proc/self/environ'));
+      project.write('secrets/demo/api/aws-config-file', ciphertext);
+      try {
+        const check = await cli(['plan-check', 'demo'], envAs('demo deployer'));
+        expect(check.code, check.stderr).toBe(EXIT_NEEDS_ADMINISTRATOR);
+        expect(check.stdout).toMatch(/^ {2}aws_s3_object\.declared_api_\w+ \(update\): service api gains the variable AWS_CONFIG_FILE$/m);
+        expect(check.stdout).toMatch(/^ {2}aws_kms_key_policy\.key_policy_\w+ \(update\)/m);
+
+        // Applied anyway, the deployer may neither declare the name nor let a task role decrypt it.
+        const apply = await runTerraformAs(project.root, 'demo', ['apply', '-input=false', 'plan.tfplan'], envAs('demo deployer'));
+        expect(apply.code).not.toBe(0);
+        expect(apply.output).toMatch(/AccessDenied[\s\S]*(kms:PutKeyPolicy|\.declared\/api\.json)/);
+      } finally {
+        rmSync(join(project.root, 'secrets/demo/api/aws-config-file'));
+      }
+    }, TERRAFORM_TIMEOUT_MS);
+
+    it('exec refuses every planted name by name, before any of them is decrypted, and starts nothing', async () => {
+      for (const [, name] of PLANTED) {
+        await as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `api/${name}`, Body: await plantedCiphertext(name), ServerSideEncryption: 'AES256' }));
+      }
+      const before = aws.endpoint.requests().length;
+      const run = await cli(['exec', '--bucket', BUCKET, '--env', 'demo', '--service', 'api', '--', process.execPath, '-e', 'require("node:fs").writeFileSync(process.argv[1], "ran")', join(project.root, 'ran')],
+        asEcsTask('api'));
+      expect(run.code).toBe(EXIT_NOT_LOADED);
+      expect(existsSync(join(project.root, 'ran'))).toBe(false);
+      for (const [, name] of PLANTED) expect(run.stderr).toMatch(new RegExp(`^kms-secrets: api/${name}: not declared \\(service api declares no secret ${name} `, 'm'));
+      const decrypts = aws.endpoint.requests().slice(before).filter((r) => r.operation === 'Decrypt');
+      expect(decrypts.length, 'only the declared secret was decrypted').toBeLessThanOrEqual(1);
+    });
   });
 
   describe('a loader variable planted by a developer never reaches the app', () => {
@@ -219,7 +328,8 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
   });
 
   /** [principal, attempt, expected, the request]: each a real request, its outcome asserted. */
-  const matrix: [who: string, attempt: string, expected: 'allowed' | 'denied', request: () => Promise<unknown>][] = [
+  type MatrixRow = [who: string, attempt: string, expected: 'allowed' | 'denied', request: () => Promise<unknown>];
+  const matrix: MatrixRow[] = [
     // The deployer: ciphertext objects only.
     ['demo deployer', 'puts a ciphertext object (with SSE-S3)', 'allowed',
       () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'api/extra', Body: ciphertextOf('demo/api/db-password'), ServerSideEncryption: 'AES256' }))],
@@ -246,6 +356,13 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       () => as['demo deployer']!.clients.s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Suspended' } }))],
     ['demo deployer', 'decrypts a secret', 'denied',
       () => as['demo deployer']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['demo deployer', 'puts a declared list (its policy, the bucket policy)', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: '.declared/api.json', Body: '{}', ServerSideEncryption: 'AES256' }))],
+    ['demo deployer', 'puts an object under a service nobody declared', 'denied',
+      () => as['demo deployer']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'billing/token', Body: ciphertextOf('demo/api/db-password'), ServerSideEncryption: 'AES256' }))],
+    // A writer's planted names, one of each kind: the key policy decrypts declared names only.
+    ...PLANTED.map(([kind, name]): MatrixRow => ['demo task-api', `decrypts a planted ${name} (${kind}; not declared)`, 'denied',
+      async () => as['demo task-api']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: await plantedCiphertext(name), EncryptionContext: context('demo', 'api', name) }))]),
     // CI: reads what a plan reads, nothing else.
     ['demo ci-plan', 'reads a task role (what a plan refreshes)', 'allowed', () => as['demo ci-plan']!.iam.send(new GetRoleCommand({ RoleName: 'kms-secrets-demo.task-api' }))],
     ['demo ci-plan', 'decrypts a secret', 'denied',
@@ -308,6 +425,16 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       () => as['power user']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
     ['power user (every KMS and S3 action)', 're-encrypts it under a key of its own (key policy)', 'denied',
       () => as['power user']!.clients.kms.send(new ReEncryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), SourceEncryptionContext: context('demo', 'api', 'db-password'), DestinationKeyId: keyArn['demo-eu']!, DestinationEncryptionContext: context('demo-eu', 'api', 'db-password') }))],
+    ['power user (every KMS and S3 action)', 'puts a key policy that names itself (key policy)', 'denied',
+      () => as['power user']!.clients.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn.demo!, PolicyName: 'default', Policy: keyPolicyNaming(role('power-user')) }))],
+    ['power user (every KMS and S3 action)', 'points the env\'s alias at a key of its own (key policy)', 'denied',
+      async () => as['power user']!.clients.kms.send(new UpdateAliasCommand({ AliasName: 'alias/kms-secrets/demo', TargetKeyId: await ownKey(as['power user']!) }))],
+    ['power user (every KMS and S3 action)', 'declares NODE_OPTIONS in a declared list (bucket policy)', 'denied',
+      () => as['power user']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: '.declared/api.json', Body: declaredListContent({ env: 'demo', service: 'api', secrets: ['db-password', 'node-options'], keyArn: keyArn.demo! }), ServerSideEncryption: 'AES256' }))],
+    ['power user (every KMS and S3 action)', 'replaces the bucket policy (bucket policy)', 'denied',
+      () => as['power user']!.clients.s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: role('power-user') }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*` }] }) }))],
+    ['power user (every KMS and S3 action)', 'puts an object under a service nobody declared (bucket policy)', 'denied',
+      () => as['power user']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'billing/token', Body: 'x', ServerSideEncryption: 'AES256' }))],
     ['demo break-glass', 'decrypts any service\'s secret of demo (key policy)', 'allowed',
       () => as['demo break-glass']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/web/session-key'), EncryptionContext: context('demo', 'web', 'session-key') }))],
     ['demo break-glass', 'decrypts demo-eu\'s secret', 'denied',

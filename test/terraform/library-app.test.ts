@@ -102,6 +102,8 @@ describeWithTerraform('kms-secrets as a package, in a cdktf app of another team'
     writeFileSync(join(app, 'main.ts'), APP_MAIN);
     mkdirSync(join(app, 'secrets', 'production', 'api'), { recursive: true });
     writeFileSync(join(app, 'secrets', 'production', 'api', 'db-password'), fakeCiphertext('kms'));
+    // An env on AWS names who administers it.
+    writeFileSync(join(app, 'kms-secrets.json'), JSON.stringify({ environments: { production: { keyAdministrators: ['arn:aws:iam::111122223333:role/platform-admin'] } } }));
   }, TERRAFORM_TIMEOUT_MS);
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -158,7 +160,7 @@ describeWithTerraform('kms-secrets as a package, in a cdktf app of another team'
       const target = entry === 'cdktf' ? join(REPO_ROOT, 'node_modules', 'cdktn') : join(app, 'node_modules', entry);
       symlinkSync(target, join(modules, entry));
     }
-    for (const file of ['package.json', 'main.ts', 'secrets']) cpSync(join(app, file), join(terrain, file), { recursive: true });
+    for (const file of ['package.json', 'main.ts', 'secrets', 'kms-secrets.json']) cpSync(join(app, file), join(terrain, file), { recursive: true });
     const synth = run(process.execPath, ['--preserve-symlinks', join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'main.ts'], terrain, { ...process.env, NODE_OPTIONS: '--preserve-symlinks' });
     expect(synth.code, synth.output).toBe(0);
     const underTerrain = JSON.parse(readFileSync(join(terrain, 'cdktf.out', 'stacks', 'production', 'cdk.tf.json'), 'utf8'));

@@ -70,7 +70,7 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
     const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
     expect(deploy.code, deploy.output).toBe(0);
     const listed = await aws.clients().s3.send(new ListObjectsV2Command({ Bucket: 'kms-secrets-demo-secrets' }));
-    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['api/db-password', 'api/tls.crt', 'web/session-key']);
+    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['.declared/api.json', '.declared/web.json', 'api/db-password', 'api/tls.crt', 'web/session-key']);
     expect(kmsCryptoCallsSince(before)).toEqual([]);
   }, TERRAFORM_TIMEOUT_MS);
 
@@ -156,7 +156,8 @@ describeWithTerraform('the stack deployed on the local endpoint', () => {
 
     const deploy = await cdktf(['deploy', 'demo', '--auto-approve']);
     expect(deploy.code, deploy.output).toBe(0);
-    expect(deploy.output).toMatch(/1 added, 0 changed, 1 destroyed/);
+    // The objects, and the two services' declared lists and the key policy, which name the secrets.
+    expect(deploy.output).toMatch(/1 added, 3 changed, 1 destroyed/);
     const deployed = await statusAsCi();
     expect(deployed.code, deployed.output).toBe(0);
     expect(deployed.states).toEqual({ 'api/db-password': 'in sync', 'web/api-token': 'in sync', 'web/session-key': 'in sync' });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findProviderMirror } from '../../scripts/terraform-offline.ts';
-import { fakeCiphertext, makeProject, type TestProject } from '../support/project.ts';
+import { ADMINISTERED, fakeCiphertext, makeProject, type TestProject } from '../support/project.ts';
 import { describeWithTerraform, envWithoutAws, TERRAFORM_TIMEOUT_MS } from '../support/terraform.ts';
 
 describeWithTerraform('plain cdktf, offline, with a provider mirror', () => {
@@ -20,7 +20,7 @@ describeWithTerraform('plain cdktf, offline, with a provider mirror', () => {
 
   beforeAll(() => {
     if (!mirror) throw new Error('no hashicorp/aws provider mirror found (TF_PROVIDER_MIRROR, /opt, ~/.terraform.d/plugins, …): these tests need one');
-    project = makeProject({ app: true, files: { 'secrets/staging/api/db-password': fakeCiphertext('kms') } });
+    project = makeProject({ app: true, files: { 'secrets/staging/api/db-password': fakeCiphertext('kms') }, settings: ADMINISTERED });
     // As the machines here have it: a CLI config file that does not exist, and no mirror configured anywhere.
     const env = envWithoutAws({ TF_CLI_CONFIG_FILE: join(project.root, 'no-such.terraformrc') });
     delete env.TF_PROVIDER_MIRROR;
