@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { awsClients, DEFAULT_MAX_ATTEMPTS } from '../lib/aws.ts';
 import { encryptSecret } from '../lib/cipher.ts';
+import { declaredListContent, declaredListKey } from '../lib/declared.ts';
 import { TEST_CREDENTIALS, type RequestLogEntry } from '../local/index.ts';
 import { MAX_PARALLEL_CALLS } from '../runtime/concurrency.ts';
 import { DEFAULT_DEADLINE_MS } from '../runtime/deadline.ts';
@@ -106,11 +107,15 @@ export async function benchFleet(options: FleetOptions): Promise<FleetRun> {
 async function seed(url: string, secrets: number): Promise<void> {
   const admin = awsClients({ endpoint: url, region: REGION, credentials: TEST_CREDENTIALS });
   try {
-    const keyId = (await admin.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const { KeyId: keyId, Arn: keyArn } = (await admin.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     await admin.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    for (let i = 0; i < secrets; i++) {
-      const { ciphertext } = await encryptSecret(admin.kms, keyId, { env: 'fleet', service: 'api', name: `secret-${i}` }, Buffer.from(`value-${i}`));
-      await admin.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `api/secret-${i}`, Body: ciphertext }));
+    const names = Array.from({ length: secrets }, (_, i) => `secret-${i}`);
+    // What the stack's apply writes: the service's declared names, then its objects.
+    const declared = declaredListContent({ env: 'fleet', service: 'api', secrets: names, keyArn: keyArn! });
+    await admin.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: declaredListKey('api'), Body: declared }));
+    for (const name of names) {
+      const { ciphertext } = await encryptSecret(admin.kms, keyId!, { env: 'fleet', service: 'api', name }, Buffer.from(`value of ${name}`));
+      await admin.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `api/${name}`, Body: ciphertext }));
     }
   } finally {
     admin.destroy();

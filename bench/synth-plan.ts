@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cdktfInvocation, runCdktf } from '../scripts/cdktf.ts';
-import { fakeCiphertext, makeProject } from '../test/support/project.ts';
+import { ADMINISTERED, fakeCiphertext, makeProject } from '../test/support/project.ts';
 import { envWithoutAws } from '../test/support/terraform.ts';
 
 export interface SynthPlanRow {
@@ -22,7 +22,7 @@ export async function benchSynthAndPlan(sizes: readonly number[], cdktfPlanUpTo 
   const rows: SynthPlanRow[] = [];
   const env = envWithoutAws();
   for (const files of sizes) {
-    const project = makeProject({ app: true });
+    const project = makeProject({ app: true, settings: ADMINISTERED });
     try {
       for (let i = 0; i < files; i++) project.write(`secrets/bench/svc-${i % 10}/secret-${i}`, fakeCiphertext('kms', 200));
       const synthSeconds = await timed(() => runCdktf(project.root, ['synth'], env));

@@ -8,7 +8,9 @@
 import {
   AttachRolePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, PutKeyPolicyCommand, ReEncryptCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EnableKeyRotationCommand, EncryptCommand, PutKeyPolicyCommand, ReEncryptCommand, ScheduleKeyDeletionCommand, UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
 import { GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -74,6 +76,7 @@ const SETTINGS = {
   environments: Object.fromEntries(['demo', 'demo-eu'].map((env) => [env, {
     local: true,
     forceDestroy: true,
+    keyAdministrators: [role('platform-admin')],
     roles: { deployer: { awsPrincipals: [ROOT] }, ciPlan: { awsPrincipals: [ROOT] }, developer: { awsPrincipals: [ROOT] } },
     ...(env === 'demo' ? { breakGlassPrincipals: [role('break-glass')] } : { services: { api: { taskRole: APP_ROLE } } }),
   }])),
@@ -127,7 +130,10 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
     as['demo break-glass'] = principal(await roleWithPolicy(aws.endpoint.url, 'break-glass', [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }]));
     // The app's own role exists before the stack attaches the read policy to it, with the app's other rights.
     await createRole(aws.endpoint.url, APP_ROLE, ecsTrust, [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }]);
-    const deploy = await runCdktf(project.root, ['deploy', 'demo', 'demo-eu', '--auto-approve'], adminEnv);
+    // Two administrators with every IAM right: the settings name one, who deploys.
+    as['demo key administrator (keyAdministrators)'] = principal(await roleWithPolicy(aws.endpoint.url, 'platform-admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]));
+    as['an administrator not named (every IAM right)'] = principal(await roleWithPolicy(aws.endpoint.url, 'other-admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]));
+    const deploy = await runCdktf(project.root, ['deploy', 'demo', 'demo-eu', '--auto-approve'], envAs('demo key administrator (keyAdministrators)'));
     expect(deploy.code, deploy.output).toBe(0);
 
     for (const env of ['demo', 'demo-eu']) {
@@ -431,6 +437,17 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
       async () => as['power user']!.clients.kms.send(new UpdateAliasCommand({ AliasName: 'alias/kms-secrets/demo', TargetKeyId: await ownKey(as['power user']!) }))],
     ['power user (every KMS and S3 action)', 'declares NODE_OPTIONS in a declared list (bucket policy)', 'denied',
       () => as['power user']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: '.declared/api.json', Body: declaredListContent({ env: 'demo', service: 'api', secrets: ['db-password', 'node-options'], keyArn: keyArn.demo! }), ServerSideEncryption: 'AES256' }))],
+    // Administration by name: IAM's "*" is not enough.
+    ['demo key administrator (keyAdministrators)', 'enables key rotation (key policy)', 'allowed',
+      () => as['demo key administrator (keyAdministrators)']!.clients.kms.send(new EnableKeyRotationCommand({ KeyId: keyArn.demo! }))],
+    ['demo key administrator (keyAdministrators)', 'decrypts a secret (key policy)', 'denied',
+      () => as['demo key administrator (keyAdministrators)']!.clients.kms.send(new DecryptCommand({ CiphertextBlob: ciphertextOf('demo/api/db-password'), EncryptionContext: context('demo', 'api', 'db-password') }))],
+    ['an administrator not named (every IAM right)', 'puts a key policy that names itself (key policy)', 'denied',
+      () => as['an administrator not named (every IAM right)']!.clients.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn.demo!, PolicyName: 'default', Policy: keyPolicyNaming(role('other-admin')) }))],
+    ['an administrator not named (every IAM right)', 'schedules the key\'s deletion (key policy)', 'denied',
+      () => as['an administrator not named (every IAM right)']!.clients.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn.demo!, PendingWindowInDays: 7 }))],
+    ['an administrator not named (every IAM right)', 'declares NODE_OPTIONS in a declared list (bucket policy)', 'denied',
+      () => as['an administrator not named (every IAM right)']!.clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: '.declared/api.json', Body: declaredListContent({ env: 'demo', service: 'api', secrets: ['db-password', 'node-options'], keyArn: keyArn.demo! }), ServerSideEncryption: 'AES256' }))],
     ['power user (every KMS and S3 action)', 'replaces the bucket policy (bucket policy)', 'denied',
       () => as['power user']!.clients.s3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: role('power-user') }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*` }] }) }))],
     ['power user (every KMS and S3 action)', 'puts an object under a service nobody declared (bucket policy)', 'denied',
