@@ -16,6 +16,8 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** Refuse to replace an existing file (EEXIST), atomically: decided by the filesystem at the last step. @default false */
   readonly exclusive?: boolean;
+  /** Create the missing folders on the way; when false, a missing folder fails with ENOENT. @default true */
+  readonly createDirectory?: boolean;
 }
 
 const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -46,7 +48,7 @@ export interface StagedFile {
  */
 export async function stageFile(path: string, data: Uint8Array, options: AtomicWriteOptions = {}): Promise<StagedFile> {
   const directory = dirname(path);
-  makeDirectory(directory);
+  if (options.createDirectory ?? true) makeDirectory(directory);
   // A dot-file: `verify` flags it, and the sidecar removes it, if a crash (SIGKILL, power loss) ever leaves one behind.
   const temp = join(directory, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   track(temp);

@@ -10,6 +10,11 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { AdaptiveRetryStrategy, DefaultRateLimiter } from '@smithy/core/retry';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { classifyAwsError } from './aws-errors.ts';
+import { KmsSecretsError } from './errors.ts';
 
 export interface AwsOptions {
   /** Region; the SDK's own resolution (AWS_REGION, profile) applies when unset. */
@@ -22,6 +27,21 @@ export interface AwsOptions {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Total attempts per call, first try included. @default 8 */
   readonly maxAttempts?: number;
+  /** Told before each retry of a call, so a person is not left waiting in silence. @default nobody */
+  readonly onRetry?: (retry: Retry) => void;
+}
+
+/** A call about to be tried again: to which service and endpoint, which attempt, and why the last one failed. */
+export interface Retry {
+  /** e.g. "KMS" */
+  readonly service: string;
+  /** e.g. "https://kms.eu-west-1.amazonaws.com" */
+  readonly endpoint: string;
+  /** 2 for the first retry. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Why the last attempt failed, in words (lib/aws-errors.ts). */
+  readonly cause: string;
 }
 
 /** The SDK clients the project uses, built once with the same settings. */
@@ -70,25 +90,26 @@ export function awsClients(options: AwsOptions = {}): AwsClients {
   const built: { destroy(): void }[] = [];
   // Each client its own retry state and rate limiter: a throttled S3 does not slow KMS calls, nor the reverse.
   const config = () => ({ ...common, retryStrategy: adaptiveRetries(common.maxAttempts) });
-  const track = <T extends { destroy(): void }>(build: () => T): T => {
+  const track = <T extends { destroy(): void; middlewareStack: unknown }>(service: string, build: () => T): T => {
     const client = withoutNodeVersionWarning(build);
+    if (options.onRetry) announceRetries(client.middlewareStack as MiddlewareStack, service, options.onRetry);
     built.push(client);
     return client;
   };
-  const kms = once(() => track(() => new KMS(config())));
+  const kms = once(() => track('KMS', () => new KMS(config())));
   // Custom endpoints (the local one, MinIO-like gateways) are addressed path-style.
-  const s3 = once(() => track(() => new S3Client({ ...config(), forcePathStyle: endpointOverridden })));
+  const s3 = once(() => track('S3', () => new S3Client({ ...config(), forcePathStyle: endpointOverridden })));
   const sts = once(async () => {
     const { STSClient } = await import('@aws-sdk/client-sts');
-    return track(() => new STSClient(config()));
+    return track('STS', () => new STSClient(config()));
   });
   const ssm = once(async () => {
     const { SSMClient } = await import('@aws-sdk/client-ssm');
-    return track(() => new SSMClient(config()));
+    return track('SSM', () => new SSMClient(config()));
   });
   const secretsManager = once(async () => {
     const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    return track(() => new SecretsManagerClient(config()));
+    return track('Secrets Manager', () => new SecretsManagerClient(config()));
   });
   return {
     get kms() { return kms(); },
@@ -111,6 +132,45 @@ function adaptiveRetries(maxAttempts: number): AdaptiveRetryStrategy {
   return new AdaptiveRetryStrategy(maxAttempts, { maxAttempts, rateLimiter: new DefaultRateLimiter({ scaleConstant: RATE_RECOVERY_SCALE }) });
 }
 
+/** The part of an SDK client's middleware stack this module adds to (smithy's public `MiddlewareStack`). */
+interface MiddlewareStack {
+  add(middleware: (next: (args: { request?: unknown }) => Promise<unknown>) => (args: { request?: unknown }) => Promise<unknown>, options: object): void;
+}
+
+/** The request as the SDK's HTTP layer holds it, as far as a retry notice reads it. */
+interface HttpRequestLike {
+  readonly protocol?: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * Calls `onRetry` before each retry of a call. The step runs inside the SDK's retry loop (which is
+ * `finalizeRequest`, priority high; this is low), where the retry strategy has numbered the attempt in the
+ * `amz-sdk-request` header ("attempt=2; max=8"). The stack is resolved for each call, so `last` is the call's own.
+ */
+function announceRetries(stack: MiddlewareStack, service: string, onRetry: (retry: Retry) => void): void {
+  stack.add((next) => {
+    let last = '';
+    return async (args) => {
+      const request = (args.request ?? {}) as HttpRequestLike;
+      const numbered = /attempt=(\d+); max=(\d+)/.exec(request.headers?.['amz-sdk-request'] ?? '');
+      if (numbered && Number(numbered[1]) > 1) {
+        const endpoint = `${request.protocol ?? 'https:'}//${request.hostname ?? ''}${request.port ? `:${request.port}` : ''}`;
+        onRetry({ service, endpoint, attempt: Number(numbered[1]), maxAttempts: Number(numbered[2]), cause: last });
+      }
+      try {
+        return await next(args);
+      } catch (error) {
+        const { kind, cause } = classifyAwsError(error);
+        last = kind === 'timed-out' ? `no answer in time (${CONNECTION_TIMEOUT_MS / 1000} s to connect, ${REQUEST_TIMEOUT_MS / 1000} s to answer)` : cause;
+        throw error;
+      }
+    };
+  }, { step: 'finalizeRequest', priority: 'low', name: 'kmsSecretsRetryNotice' });
+}
+
 function once<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
   return () => (made ??= { value: make() }).value;
@@ -121,7 +181,7 @@ function once<T>(make: () => T): () => T {
  * Node 20 with the SDK versions its lockfile pins, and stderr is for our own one-line errors. The switch
  * is set only while clients are built, so it never reaches an app's environment through `exec`.
  */
-function withoutNodeVersionWarning<T>(build: () => T): T {
+export function withoutNodeVersionWarning<T>(build: () => T): T {
   const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
   const previous = process.env[name];
   process.env[name] = 'true';
@@ -131,4 +191,48 @@ function withoutNodeVersionWarning<T>(build: () => T): T {
     if (previous === undefined) delete process.env[name];
     else process.env[name] = previous;
   }
+}
+
+/** The endpoint the SDK sends a service's calls to, when a variable sets one, and that variable. */
+export function configuredEndpoint(service: 'KMS' | 'S3'): { readonly url: string; readonly variable: string } | undefined {
+  const variable = [`AWS_ENDPOINT_URL_${service}`, 'AWS_ENDPOINT_URL'].find((name) => process.env[name]);
+  return variable ? { url: process.env[variable]!, variable } : undefined;
+}
+
+/** Whether `url` is an address of this machine (loopback): the local endpoint's, or another emulator's, never AWS. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Refuses a named profile that neither shared file defines, naming both files and the profiles they have.
+ * The SDK skips every other credential source once a profile is named, so such a profile could only end in
+ * "no AWS credentials found", which names neither the profile nor where it was looked for.
+ */
+export function assertProfileExists(profile: string, source: string): void {
+  const files = [
+    { path: process.env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), section: /^\[\s*(?:profile\s+)?([^\]]+?)\s*\]/ },
+    { path: process.env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials'), section: /^\[\s*([^\]]+?)\s*\]/ },
+  ];
+  const found = files.map(({ path, section }) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return { path, profiles: undefined };
+    }
+    const profiles = text.split(/\r?\n/).map((line) => section.exec(line.trim())?.[1]).filter((name): name is string => name !== undefined);
+    return { path, profiles: profiles.filter((name) => !/^(sso-session|services)\s/.test(name)) };
+  });
+  if (found.some(({ profiles }) => profiles?.includes(profile))) return;
+  const searched = found.map(({ path, profiles }) => `${path} (${profiles === undefined ? 'no such file' : profiles.length > 0 ? `profiles: ${[...new Set(profiles)].join(', ')}` : 'no profile'})`);
+  throw new KmsSecretsError(`AWS profile "${profile}" (from ${source}) is in neither shared file: ${searched.join(', ')}`, {
+    hint: `name a profile that exists (aws configure list-profiles), or create this one: aws configure --profile ${profile}, or aws configure sso`,
+  });
 }

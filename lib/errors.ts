@@ -13,6 +13,9 @@ export class KmsSecretsError extends Error {
   }
 }
 
+/** Arguments or options that cannot work: nothing was done. Commands exit 2 for it. */
+export class UsageError extends KmsSecretsError {}
+
 /** A name (env, service, secret) that breaks the naming rules. */
 export class NamingError extends KmsSecretsError {}
 

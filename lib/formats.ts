@@ -34,8 +34,8 @@ export function detectFormat(bytes: Uint8Array): CiphertextFormat | undefined {
 
 /** The format whose header a file starts with, for messages: what each one looks like. */
 export const FORMAT_HEADERS =
-  'a KMS ciphertext blob (01 02 02 00 78…), an AWS Encryption SDK message (01 80… or 02 05 78…), ' +
-  'or the local endpoint\'s ciphertext ("LKMS"…)';
+  'a KMS ciphertext blob (01 02 02 00 78…), an AWS Encryption SDK message (02 04 78…, as encrypt writes it; ' +
+  'also 02 05 78… or 01 80…), or the local endpoint\'s ciphertext ("LKMS"…)';
 
 function startsWith(buf: Buffer, prefix: Buffer): boolean {
   return buf.length > prefix.length && buf.subarray(0, prefix.length).equals(prefix);

@@ -7,7 +7,7 @@
  */
 
 export interface LoaderVariableGroup {
-  /** Who reads the variables, as README lists them. */
+  /** Who reads the variables, as docs/security.md lists them. */
   readonly reader: string;
   /** Exact names. */
   readonly names: readonly string[];

@@ -1,4 +1,4 @@
-export { ecsTaskCredentialsUrl, start, type LocalEndpoint, type StartOptions } from './server.ts';
+export { ecsTaskCredentialsUrl, NonLoopbackHostError, runningEndpoint, start, type LocalEndpoint, type StartOptions } from './server.ts';
 export type { QuotaSettings } from './quota.ts';
 export type { FaultKind, FaultRule, Faults } from './faults.ts';
 export type { RequestLogEntry } from './request-log.ts';

@@ -1,8 +1,9 @@
 /**
  * Request quotas as AWS enforces them, off unless asked for: one account-wide rate for KMS's symmetric
- * cryptographic operations (KMS answers ThrottlingException above it; 5,500 to 100,000 per second by Region
- * on AWS), and optionally S3's GET rate per prefix (SlowDown above it; 5,500 per second on AWS). Each is a
- * token bucket holding one second of requests, refilled continuously.
+ * cryptographic operations (KMS answers ThrottlingException above it; on AWS 10,000 per second by default,
+ * 20,000 in six Regions, 100,000 in us-east-1, us-west-2 and eu-west-1), and optionally S3's GET rate per
+ * prefix (SlowDown above it; 5,500 per second on AWS). Each is a token bucket holding one second of requests,
+ * refilled continuously.
  */
 import { AwsError, type ServiceName } from './protocol.ts';
 

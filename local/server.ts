@@ -4,8 +4,10 @@
  * never for production.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_POLICIES, denialMessage, evaluate, type Decision } from './authorize.ts';
 import { faultError, FaultInjector, type FaultRule, type Faults } from './faults.ts';
@@ -19,7 +21,7 @@ import { SecretsManager } from './secrets-manager.ts';
 import { Ssm } from './ssm.ts';
 import { QuotaExceeded, Quotas, type QuotaName, type QuotaSettings } from './quota.ts';
 import { Ecs } from './ecs.ts';
-import { ensureStateDir } from './state.ts';
+import { ensureStateDir, writeFileAtomic } from './state.ts';
 import { Sts } from './sts.ts';
 
 export interface StartOptions {
@@ -73,12 +75,37 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export async function start(options: StartOptions): Promise<LocalEndpoint> {
-  const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host) && !options.allowNonLoopback) {
-    throw new Error(`Refusing to bind the local AWS endpoint to ${host}: it accepts any credentials. `
+/** `start` was asked for an address that is not loopback without `allowNonLoopback`. */
+export class NonLoopbackHostError extends Error {
+  constructor(readonly host: string) {
+    super(`Refusing to bind the local AWS endpoint to ${host}: it accepts any credentials. `
       + 'Use a loopback address (127.0.0.1, ::1, localhost) or pass allowNonLoopback: true.');
   }
+}
+
+/** In the state folder while the endpoint serves it: how another process (`npm run local -- --as …`) finds it. */
+const ENDPOINT_FILE = 'endpoint.json';
+
+/** The URL of the endpoint serving the state folder `dir`, if one is running. */
+export function runningEndpoint(dir: string): string | undefined {
+  let found: { url: string; pid: number };
+  try {
+    found = JSON.parse(readFileSync(join(dir, ENDPOINT_FILE), 'utf8')) as { url: string; pid: number };
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(found.pid, 0);
+  } catch (error) {
+    // Left by a process that was killed: nothing serves the folder.
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+  }
+  return found.url;
+}
+
+export async function start(options: StartOptions): Promise<LocalEndpoint> {
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !options.allowNonLoopback) throw new NonLoopbackHostError(host);
   // Settings are checked before anything opens a file in the state directory.
   const quotas = new Quotas(options.quotas);
   ensureStateDir(options.dir);
@@ -107,12 +134,16 @@ export async function start(options: StartOptions): Promise<LocalEndpoint> {
     server.listen(options.port ?? 0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const endpointFile = join(options.dir, ENDPOINT_FILE);
+  writeFileAtomic(endpointFile, JSON.stringify({ url, pid: process.pid }));
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     faults,
     requests: () => log.all(),
     stop: async () => {
+      rmSync(endpointFile, { force: true });
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -156,8 +187,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
   let reply: Reply;
   try {
     fault = faults.take(route.service, route.operation);
-    if (fault?.kind === 'latency') await sleep(fault.ms ?? 1000);
+    if (fault?.kind === 'latency') await delay(res, fault.ms ?? 1000);
     else if (fault) throw faultError(fault.kind, route.service);
+    if (res.destroyed) {
+      // The client gave up waiting (its timeout, its deadline): nothing is done, and there is no one to answer.
+      log.record({ time, service: route.service, operation: route.operation, accessKeyId: scope.accessKeyId, status: CLIENT_GONE, fault: fault?.kind, durationMs: elapsed(started) });
+      return;
+    }
     quotas.take(route.service, route.operation, request.path);
     caller = services.sts.caller(scope, route.operation);
     reply = await dispatch(route, makeCall(route, request, scope.region, requestId, caller, services), services);
@@ -185,6 +221,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, services: Servi
     throttled,
     durationMs: elapsed(started),
   });
+}
+
+/** Logged for a request whose client hung up before its answer (nginx's "client closed request"). */
+const CLIENT_GONE = 499;
+
+/** A slow answer's wait, cut short when the client hangs up or the endpoint stops: no timer outlives its request. */
+async function delay(res: ServerResponse, ms: number): Promise<void> {
+  const gone = new AbortController();
+  const hangUp = () => gone.abort();
+  res.once('close', hangUp);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+  } catch {
+    // Aborted: the caller sees res.destroyed.
+  } finally {
+    res.off('close', hangUp);
+  }
 }
 
 function makeCall(route: Route, request: HttpRequest, region: string, requestId: string, caller: Caller, services: Services): Call {

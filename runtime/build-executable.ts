@@ -6,10 +6,11 @@
  * on Alpine use the `-musl` targets.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, renameSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KmsSecretsError } from '../lib/errors.ts';
 import { PACKAGE_VERSION } from './build.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,7 +37,7 @@ export function buildRuntimeExecutable(target: ExecutableTarget, outfile: string
 
 /** Compiles `entry` and what it imports, with bun's engine for `target`, into one executable at `outfile`. */
 export function compileExecutable(entry: string, target: ExecutableTarget, outfile: string): string {
-  mkdirSync(dirname(outfile), { recursive: true });
+  makeFolder(dirname(outfile), outfile);
   const temp = `${outfile}.${process.pid}.tmp`;
   execFileSync(bunBinary(), [
     'build', entry,
@@ -46,6 +47,22 @@ export function compileExecutable(entry: string, target: ExecutableTarget, outfi
   ], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   renameSync(temp, outfile);
   return outfile;
+}
+
+/** The folder the executable goes to, created as needed; a file where a folder must be is named, with what to do. */
+function makeFolder(folder: string, outfile: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    // The nearest path on the way that exists: the file that stopped mkdir.
+    let blocking = folder;
+    while (!statSync(blocking, { throwIfNoEntry: false })) blocking = dirname(blocking);
+    throw new KmsSecretsError(`cannot write ${outfile}: ${blocking} is a file, not a folder; nothing was built`, {
+      hint: `move or remove the file ${blocking}, then build again`,
+    });
+  }
 }
 
 /** bun from the npm package: its bin, or the platform package's binary where npm did not run bun's install script. */
@@ -76,7 +93,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write(`unknown target ${unknown.join(', ')}: the targets are ${EXECUTABLE_TARGETS.join(', ')}\n`);
     process.exit(2);
   }
-  for (const target of named.length > 0 ? named as ExecutableTarget[] : DEFAULT_TARGETS) {
-    process.stdout.write(`${buildRuntimeExecutable(target)}\n`);
+  try {
+    for (const target of named.length > 0 ? named as ExecutableTarget[] : DEFAULT_TARGETS) {
+      process.stdout.write(`${buildRuntimeExecutable(target)}\n`);
+    }
+  } catch (error) {
+    if (!(error instanceof KmsSecretsError)) throw error;
+    process.stderr.write(`build:executable: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+    process.exit(1);
   }
 }

@@ -4,9 +4,10 @@
  * command, so the wrapper never writes there except for --help.
  */
 import { constants } from 'node:os';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseArguments } from '../lib/arguments.ts';
 import { awsClients } from '../lib/aws.ts';
-import { KmsSecretsError } from '../lib/errors.ts';
+import { KmsSecretsError, UsageError } from '../lib/errors.ts';
 import { CommandNotStartedError, runChild } from './child.ts';
 import { DEFAULT_DEADLINE_MS } from './deadline.ts';
 import { describeDuration, parseDuration } from './duration.ts';
@@ -15,7 +16,7 @@ import { replaceWithCommand } from './replace.ts';
 import { failureLine, SecretsLoadError } from './failures.ts';
 import { EXIT_STALE, keepRefreshing, type AppToSignal } from './refresh.ts';
 import { DEFAULT_STOP_TIMEOUT_MS, runRestartingOnChange } from './restart.ts';
-import { selectionFrom, UsageError } from './selection.ts';
+import { selectionFrom } from './selection.ts';
 import { writeSecrets } from './sidecar.ts';
 import { SignalRelay, signalExitCode, StoppedBySignal } from './signals.ts';
 
@@ -69,7 +70,7 @@ ${SELECTION_HELP}
                     keep running and keep the files current: list the bucket every INTERVAL (30s, 5m, …),
                     fetch and decrypt only what changed, replace those files and remove deleted secrets'
                     files. A failed check keeps the last good files. Exits 0 on SIGTERM
-  --max-stale D     with --refresh: exit ${EXIT_STALE} when no check has succeeded for D
+  --max-stale D     with --refresh: exit ${EXIT_STALE} when no check has succeeded for D (longer than INTERVAL)
   --signal SIG --pid-file FILE
                     with --refresh: after a change, send SIG (e.g. HUP) to the process whose id FILE holds
 `;
@@ -81,7 +82,7 @@ export async function execCommand(args: readonly string[]): Promise<number> {
   // Installed first: as PID 1, SIGTERM during loading would otherwise be dropped by the kernel.
   const relay = new SignalRelay();
   try {
-    const values = parse(own, { ...SELECTION_OPTIONS, ...EXEC_OPTIONS }, separator < 0
+    const values = parse(own, { ...SELECTION_OPTIONS, ...EXEC_OPTIONS }, EXEC_HELP, separator < 0
       ? 'the command goes after --, e.g. kms-secrets exec --service api -- node server.js'
       : undefined);
     if (values.help) return help(EXEC_HELP);
@@ -129,7 +130,7 @@ export async function execCommand(args: readonly string[]): Promise<number> {
 export async function writeCommand(args: readonly string[]): Promise<number> {
   const relay = new SignalRelay();
   try {
-    const values = parse(args, { ...SELECTION_OPTIONS, ...WRITE_OPTIONS });
+    const values = parse(args, { ...SELECTION_OPTIONS, ...WRITE_OPTIONS }, WRITE_HELP);
     if (values.help) return help(WRITE_HELP);
     if (!values.dir) throw new UsageError('missing --dir <directory>');
     const options = {
@@ -182,6 +183,14 @@ function refreshOptions(values: { refresh?: string; 'max-stale'?: string; signal
   if (intervalMs === undefined && maxStaleMs !== undefined) throw new UsageError('--max-stale goes with --refresh <interval>');
   if (intervalMs === undefined && notify) throw new UsageError('--signal and --pid-file go with --refresh <interval>');
   if (intervalMs === undefined) return undefined;
+  // A check comes only every interval, so the files are an interval old when the next one fails: a max-stale
+  // within one interval would end the sidecar at its first failed check, whatever it was meant to tolerate.
+  if (maxStaleMs !== undefined && maxStaleMs <= intervalMs) {
+    throw new UsageError(`--max-stale ${values['max-stale']} must be longer than --refresh ${values.refresh}: checks run ${describeDuration(intervalMs)} apart, `
+      + 'so the files are that old already when a check fails, and the first failed check would end the sidecar', {
+      hint: `give it room for a few failed checks, e.g. --max-stale ${Math.ceil((intervalMs * 5) / 1000)}s`,
+    });
+  }
   return { intervalMs, maxStaleMs, notify };
 }
 
@@ -197,14 +206,8 @@ function optionalDuration(option: string, text: string | undefined, minimumMs: n
   return text === undefined ? undefined : parseDuration(option, text, minimumMs);
 }
 
-function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options, positionalHint?: string) {
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    // parseArgs's own messages name the option ("Unknown option '--servce'").
-    const positional = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
-    throw new UsageError((error as Error).message, { hint: positional ? positionalHint : undefined });
-  }
+function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: Options, usage: string, positionalHint?: string) {
+  return parseArguments({ args: [...args], options, strict: true, allowPositionals: false }, usage, positionalHint).values;
 }
 
 function deadlineMs(text: string | undefined): number {
@@ -227,10 +230,8 @@ function failed(error: unknown, consequence: string): number {
   if (error instanceof SecretsLoadError) {
     for (const failure of error.failures) note(failureLine(failure));
     note(`${error.failures.length} secret${error.failures.length === 1 ? '' : 's'} could not be loaded; ${consequence}`);
-    if (error.throttling) {
-      note(error.throttling);
-      process.stderr.write(`hint: ${error.hint}\n`);
-    }
+    for (const why of [error.disagreement, error.throttling]) if (why) note(why);
+    if (error.disagreement || error.throttling) process.stderr.write(`hint: ${error.hint}\n`);
     return EXIT_NOT_LOADED;
   }
   if (error instanceof KmsSecretsError) {

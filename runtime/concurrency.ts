@@ -7,7 +7,7 @@
  * and under the shared KMS quota most of that burst came back throttled. With 8, the fleet benchmark made
  * 1.2 KMS calls per secret instead of 1.5. The price is latency for a lone task with many secrets: a third
  * of a second for 100 secrets at 20 ms per request. Widening while nothing throttles was tried: real
- * processes, which start apart, widened before the quota ran out (README, "Capacity planning").
+ * processes, which start apart, widened before the quota ran out (docs/benchmarks.md, "Capacity planning").
  */
 export const MAX_PARALLEL_CALLS = 8;
 

@@ -2,7 +2,7 @@
  * Durations on the command line, as Go tools (berglas, chamber, the Secrets Manager Agent's TTL) write
  * them: `60s`, `5m`, `1h30m`, `500ms`, or a plain number of seconds.
  */
-import { UsageError } from './selection.ts';
+import { UsageError } from '../lib/errors.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;

@@ -40,7 +40,7 @@ export async function prepareEnvironment(options: PrepareOptions, clients: AwsCl
     const { env, failures: conflicts } = childEnvironment(base, references.loaded, secrets.values, options.override);
     const oversized = oversizedValues([...secrets.values, ...references.loaded]);
     const failures = [...bucket.failures, ...secrets.failures, ...references.failures, ...conflicts, ...oversized];
-    if (failures.length > 0) throw new SecretsLoadError(failures, bucket.throttles);
+    if (failures.length > 0) throw new SecretsLoadError(failures, bucket.throttles, options.selection);
     return {
       env,
       variables: [...secrets.values, ...references.loaded].map(({ variable, source }) => ({ variable, source })),

@@ -6,6 +6,7 @@
 import { classifyAwsError, type FailureKind } from '../lib/aws-errors.ts';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { printable } from '../lib/printable.ts';
+import type { Selection } from './selection.ts';
 
 export type LoadFailureKind =
   | FailureKind
@@ -73,21 +74,42 @@ export class SecretsLoadError extends KmsSecretsError {
   readonly failures: readonly LoadFailure[];
   /** Why the failures came about, when AWS throttled the load: how often, and what to do about it. */
   readonly throttling?: string;
+  /** Why the failures came about, when the env and the bucket are not one env's: they say which. */
+  readonly disagreement?: string;
 
-  constructor(unsorted: readonly LoadFailure[], throttles: Throttles = NO_THROTTLES) {
+  /** `selection`, when given, lets a failure AWS reports about the bucket be traced to an env and bucket that disagree. */
+  constructor(unsorted: readonly LoadFailure[], throttles: Throttles = NO_THROTTLES, selection?: Pick<Selection, 'bucket' | 'env'>) {
     const failures = [...unsorted].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
     const count = `${failures.length} secret${failures.length === 1 ? '' : 's'}`;
     // Only where throttling is what failed: the deadline passed, or a call ran out of attempts.
     const throttling = failures.some((f) => f.kind === 'deadline' || f.kind === 'throttled') ? throttlingLine(throttles) : undefined;
-    super(`${count} could not be loaded:\n${failures.map((f) => `  ${failureLine(f)}`).join('\n')}${throttling ? `\n${throttling}` : ''}`, {
-      hint: throttling ? QUOTA_HINT : 'nothing was started; fix the causes above (task role, object keys, references) and start again',
+    const disagreement = selection && failures.some((f) => DISAGREEMENT_KINDS.has(f.kind)) ? disagreementLine(selection) : undefined;
+    const why = [disagreement, throttling].filter(Boolean).map((line) => `\n${line}`).join('');
+    super(`${count} could not be loaded:\n${failures.map((f) => `  ${failureLine(f)}`).join('\n')}${why}`, {
+      hint: disagreement ? DISAGREEMENT_HINT : throttling ? QUOTA_HINT : 'nothing was started; fix the causes above (task role, object keys, references) and start again',
     });
     this.failures = failures;
     this.throttling = throttling;
+    this.disagreement = disagreement;
   }
 }
 
-/** What a fleet that outgrew its quota can do; README's "Capacity planning" says more. */
+/** What AWS answers when the bucket is another env's: its role may not read it, its ciphertext is another env's. */
+const DISAGREEMENT_KINDS: ReadonlySet<LoadFailureKind> = new Set(['access-denied', 'context-mismatch', 'not-declared', 'not-found']);
+
+const DISAGREEMENT_HINT = 'give the env and the bucket of one env: the stack outputs both for each service, as SECRETS_ENV and SECRETS_BUCKET';
+
+/**
+ * The stack names an env's bucket `<bucketPrefix><env>-secrets` (lib/settings.ts): a bucket named otherwise
+ * is, all but certainly, another env's — `--env prod` with staging's bucket.
+ */
+function disagreementLine({ bucket, env }: Pick<Selection, 'bucket' | 'env'>): string | undefined {
+  if (bucket.endsWith(`${env}-secrets`)) return undefined;
+  return `the env and the bucket disagree: the env is ${env} (--env or SECRETS_ENV), but the bucket ${printable(bucket)} (--bucket or SECRETS_BUCKET) `
+    + `is not env ${env}'s, which the stack names <bucketPrefix>${env}-secrets`;
+}
+
+/** What a fleet that outgrew its quota can do; docs/benchmarks.md's "Capacity planning" says more. */
 export const QUOTA_HINT = 'a fleet needs about tasks × secrets ÷ the Region\'s KMS quota seconds to start: '
   + 'give --deadline room above that, start large services in batches (the ECS deployment\'s maximumPercent), '
   + 'or ask for a higher "Cryptographic operations (symmetric) request rate" in Service Quotas';

@@ -12,11 +12,12 @@ import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk
 import { awsClients } from '../lib/aws.ts';
 import { decryptSecret } from '../lib/cipher.ts';
 import { DeclaredListError, declaredListKey, parseDeclaredList } from '../lib/declared.ts';
-import { EncryptionContextMismatchError, NotCiphertextError } from '../lib/errors.ts';
+import { EncryptionContextMismatchError, NotCiphertextError, UsageError } from '../lib/errors.ts';
 import { loaderVariableProblem } from '../lib/loader-variables.ts';
 import { envVarName, objectKey, secretNameProblem, type SecretRef } from '../lib/naming.ts';
 import { concurrencyLimit, MAX_PARALLEL_CALLS } from './concurrency.ts';
 import { Deadline, DEFAULT_DEADLINE_MS, withAbortSignal } from './deadline.ts';
+import { MAX_TIMER_MS } from './duration.ts';
 import { secretValues } from './environ.ts';
 import { failureFromError, SecretsLoadError, type LoadFailure, type Throttles } from './failures.ts';
 import { assertSelection, type Selection } from './selection.ts';
@@ -185,17 +186,39 @@ export interface LoadSecretsOptions extends Selection {
  * as `kms-secrets exec`. Throws SecretsLoadError listing every secret that could not be loaded.
  */
 export async function loadSecrets(options: LoadSecretsOptions): Promise<Record<string, string>> {
-  assertSelection(options);
+  assertLoadOptions(options);
   const deadline = new Deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
   try {
     const { loaded, failures, throttles } = await loadBucketSecrets(options, options.clients ?? awsClients(), deadline.signal);
     const { values, failures: valueFailures } = secretValues(loaded);
     failures.push(...valueFailures);
-    if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
+    if (failures.length > 0) throw new SecretsLoadError(failures, throttles, options);
     return Object.fromEntries(values.map(({ variable, value }) => [variable, value]));
   } finally {
     deadline.clear();
   }
+}
+
+/**
+ * The options as a JavaScript caller may pass them, checked before any AWS call: each problem is a UsageError
+ * naming the option, what it must be and what it was (the value of a name or a number: nothing secret).
+ */
+function assertLoadOptions(options: LoadSecretsOptions): void {
+  const shown = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'a list' : String(value));
+  for (const option of ['bucket', 'env'] as const) {
+    if (typeof options[option] !== 'string') throw new UsageError(`loadSecrets: ${option} must be a string, not ${shown(options[option])}`);
+  }
+  const { services, allowLoaderVariables, deadlineMs } = options;
+  if (!Array.isArray(services) || services.some((service) => typeof service !== 'string')) {
+    throw new UsageError(`loadSecrets: services must be a list of service names, e.g. ['api'], not ${shown(services)}`);
+  }
+  if (allowLoaderVariables !== undefined && (!Array.isArray(allowLoaderVariables) || allowLoaderVariables.some((name) => typeof name !== 'string'))) {
+    throw new UsageError(`loadSecrets: allowLoaderVariables must be a list of variable names, e.g. ['NODE_OPTIONS'], not ${shown(allowLoaderVariables)}`);
+  }
+  if (deadlineMs !== undefined && (typeof deadlineMs !== 'number' || !(deadlineMs >= 1 && deadlineMs <= MAX_TIMER_MS))) {
+    throw new UsageError(`loadSecrets: deadlineMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (e.g. 30_000), not ${shown(deadlineMs)}`);
+  }
+  assertSelection(options);
 }
 
 function undeclaredProblem(service: string, name: string, declared: ReadonlySet<string>): string {

@@ -87,7 +87,7 @@ export async function bucketChanges(selection: Selection, clients: SecretClients
   const deadline = new Deadline(deadlineMs, stopped);
   const { listed, failures, throttles } = await loadBucketSecrets(selection, clients, deadline.signal, { fetch: () => false }).finally(() => deadline.clear());
   if (stopped.aborted) throw stopped.reason;
-  if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
+  if (failures.length > 0) throw new SecretsLoadError(failures, throttles, selection);
   return {
     changed: [...listed].filter(([key, etag]) => versions.get(key) !== etag).map(([key]) => key),
     removed: [...versions.keys()].filter((key) => !listed.has(key)),

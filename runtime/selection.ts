@@ -3,7 +3,7 @@
  * definition sets (SECRETS_BUCKET, SECRETS_ENV, SECRETS_SERVICES), and the loader variables the env's
  * settings let secrets set (SECRETS_ALLOW_LOADER_VARIABLES, from the stack's output). Flags win over variables.
  */
-import { KmsSecretsError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { envOrServiceProblem } from '../lib/naming.ts';
 
 export interface Selection {
@@ -23,9 +23,6 @@ export interface SelectionFlags {
   /** Repeatable; each value may also be comma-separated. */
   readonly 'allow-loader-variable'?: readonly string[];
 }
-
-/** Options given to the runtime that cannot work: nothing is loaded and nothing is started. */
-export class UsageError extends KmsSecretsError {}
 
 export function selectionFrom(flags: SelectionFlags, environ: NodeJS.ProcessEnv): Selection {
   const bucket = flags.bucket ?? environ.SECRETS_BUCKET;

@@ -40,7 +40,7 @@ export async function writeSecrets(options: WriteOptions, clients: SecretClients
   try {
     if (options.stopped.aborted) throw options.stopped.reason;
     failures.push(...duplicateVariables(loaded));
-    if (failures.length > 0) throw new SecretsLoadError(failures, throttles);
+    if (failures.length > 0) throw new SecretsLoadError(failures, throttles, options.selection);
     const directory = await SecretDirectory.prepare(options.dir);
     const paths = await directory.replace(loaded);
     return { paths, versions: new Map(loaded.map((secret) => [secret.source, secret.etag])), directory };
@@ -65,7 +65,7 @@ export async function refreshSecrets(options: WriteOptions, clients: SecretClien
     const variableOf = (key: string) => envVarName(parseSecretPath(options.selection.env, key).name);
     const listed = [...load.listed.keys()].map((key) => ({ source: key, variable: variableOf(key) }));
     const failures = [...load.failures, ...duplicateVariables(listed)];
-    if (failures.length > 0) throw new SecretsLoadError(failures, load.throttles);
+    if (failures.length > 0) throw new SecretsLoadError(failures, load.throttles, options.selection);
     const removed = [...versions.keys()].filter((key) => !load.listed.has(key));
     await directory.replace(load.loaded, removed.map(variableOf));
     for (const secret of load.loaded) versions.set(secret.source, secret.etag);

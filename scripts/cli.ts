@@ -2,7 +2,7 @@
  * `kms-secrets <command>`: one file per command under scripts/commands/. This file only
  * dispatches and turns errors into one clear line plus a hint, never a stack trace for a user mistake.
  */
-import { KmsSecretsError } from '../lib/errors.ts';
+import { KmsSecretsError, UsageError } from '../lib/errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -20,7 +20,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(args);
   } catch (error) {
     process.stderr.write(formatError(error));
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
 }
 

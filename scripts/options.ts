@@ -10,22 +10,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { awsClients, type AwsClients } from '../lib/aws.ts';
+import { assertProfileExists, awsClients, type AwsClients, type Retry } from '../lib/aws.ts';
 import { KmsSecretsError, SecretsTreeError } from '../lib/errors.ts';
 import { assertEnvName } from '../lib/naming.ts';
+import { printable } from '../lib/printable.ts';
 import type { EnvironmentSettings, Settings } from '../lib/settings.ts';
 import { scanSecretsTree, SECRETS_DIR, type SecretFile } from '../lib/tree.ts';
-
-/** node:util parseArgs, with a mistyped option reported as one line and the usage, not a stack trace. */
-export function parseCommandArgs<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (error) {
-    if (!String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw error;
-    throw new KmsSecretsError((error as Error).message, { hint: usage.split('\n')[0] });
-  }
-}
 
 /** The option definitions every AWS-calling command accepts, for node:util parseArgs. */
 export const AWS_OPTIONS = {
@@ -100,8 +90,18 @@ export interface AwsFlags {
  * else the env's region from the settings — the region its key lives in.
  */
 export async function clientsForEnv(flags: AwsFlags, envSettings: EnvironmentSettings): Promise<AwsClients> {
+  if (flags.profile !== undefined) assertProfileExists(flags.profile, '--profile');
+  else if (process.env.AWS_PROFILE) assertProfileExists(process.env.AWS_PROFILE, 'AWS_PROFILE');
   const region = flags.region ?? process.env.AWS_REGION ?? (await profileRegion(flags.profile)) ?? envSettings.region;
-  return awsClients({ region, profile: flags.profile });
+  return awsClients({ region, profile: flags.profile, onRetry: announceRetry });
+}
+
+/**
+ * A retried call on stderr, as it starts: an endpoint that does not answer takes the SDK 8 attempts of up to
+ * 5 s each and the backoff between them, which must not pass in silence. stdout stays the command's.
+ */
+function announceRetry({ service, endpoint, attempt, maxAttempts, cause }: Retry): void {
+  process.stderr.write(`kms-secrets: waiting for ${service} at ${endpoint}: attempt ${attempt} of ${maxAttempts}${cause ? ` (the last: ${printable(cause)})` : ''}\n`);
 }
 
 /** The region of the selected profile in the shared config, as the SDK itself would resolve it. */

@@ -1,9 +1,11 @@
 /** `kms-secrets encrypt`: adds or (with --force) replaces one secret; the value never touches a disk. */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArguments } from '../../lib/arguments.ts';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
+import { configuredEndpoint, isLoopbackUrl } from '../../lib/aws.ts';
 import { encryptSecret } from '../../lib/cipher.ts';
-import { KmsSecretsError, NamingError } from '../../lib/errors.ts';
+import { KmsSecretsError, NamingError, UsageError } from '../../lib/errors.ts';
 import { KMS_ENCRYPT_LIMIT } from '../../lib/formats.ts';
 import { loaderVariableProblem } from '../../lib/loader-variables.ts';
 import { envVarName, parseSecretPath, secretNameProblem } from '../../lib/naming.ts';
@@ -11,7 +13,7 @@ import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { collisionRule, SECRETS_DIR } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
-import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, parseCommandArgs } from '../options.ts';
+import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION } from '../options.ts';
 import { readSecretValue } from '../secret-input.ts';
 import type { Command } from './index.ts';
 
@@ -33,7 +35,7 @@ newline removed unless --keep-newline), or byte-exact from --from-file. Never fr
 export const encrypt: Command = {
   summary: 'encrypt a value from a prompt, a pipe or a file into secrets/<env>/<service>/<secret>',
   async run(args) {
-    const { values, positionals } = parseCommandArgs({
+    const { values, positionals } = parseArguments({
       args: [...args],
       allowPositionals: true,
       options: {
@@ -51,7 +53,7 @@ export const encrypt: Command = {
       return 0;
     }
     if (positionals.length !== 1) {
-      throw new KmsSecretsError('encrypt takes exactly one <service>/<secret>; the value is never an argument', { hint: USAGE.split('\n')[0] });
+      throw new UsageError('encrypt takes exactly one <service>/<secret>; the value is never an argument', { hint: USAGE.split('\n')[0] });
     }
     const projectRoot = findProjectRoot();
     const settings = loadSettings(projectRoot);
@@ -75,6 +77,12 @@ export const encrypt: Command = {
     }
     if (replacing && !values.force) throw alreadyExists(file, positionals[0]!, env);
 
+    // An endpoint on this machine (the local one, another emulator) makes ciphertext that AWS cannot open.
+    const endpoint = configuredEndpoint('KMS');
+    if (!envSettings.local && endpoint && isLoopbackUrl(endpoint.url)) {
+      throw new KmsSecretsError(`${file}: env "${env}" is not marked "local": true, but KMS is ${endpoint.url} (${endpoint.variable}), an endpoint on this machine `
+        + 'whose ciphertext would not decrypt in AWS; nothing was asked or written', { hint: NOT_LOCAL_HINT });
+    }
     const key = values.key ?? envSettings.keyAlias;
     const { kms, region } = await clientsForEnv(values, envSettings);
     const failure = (error: unknown, permission: string) =>
@@ -88,7 +96,7 @@ export const encrypt: Command = {
       .finally(() => plaintext.fill(0));
     if (encrypted.format === 'local' && !envSettings.local) {
       throw new KmsSecretsError(`${file}: the endpoint answered with local-endpoint ciphertext, but env "${env}" is not marked "local": true; nothing was written`, {
-        hint: 'unset AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS to use AWS, or mark the env local in kms-secrets.json',
+        hint: NOT_LOCAL_HINT,
       });
     }
     try {
@@ -104,6 +112,8 @@ export const encrypt: Command = {
     return 0;
   },
 };
+
+const NOT_LOCAL_HINT = 'unset AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS to use AWS, or mark the env local in kms-secrets.json';
 
 /** Each directory on the way to the file must be the repository's own: a link would take the ciphertext elsewhere. */
 function refuseSymbolicLinks(projectRoot: string, parts: readonly string[]): void {

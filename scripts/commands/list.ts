@@ -1,10 +1,11 @@
 /** `kms-secrets list`: what the tree holds, read from the files and git alone — no KMS call, no decryption. */
 import { relative, sep } from 'node:path';
+import { parseArguments } from '../../lib/arguments.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { SECRETS_DIR, type SecretFile } from '../../lib/tree.ts';
 import { lastChangeDates } from '../git-dates.ts';
-import { chooseEnv, ENV_OPTION, parseCommandArgs, secretsInScope } from '../options.ts';
+import { chooseEnv, ENV_OPTION, secretsInScope } from '../options.ts';
 import type { Command } from './index.ts';
 
 const USAGE = `usage: kms-secrets list [--env E]
@@ -20,7 +21,7 @@ const RIGHT_ALIGNED = new Set(['SIZE']);
 export const list: Command = {
   summary: 'table of secrets: env, service, name, variable, format, size, last git change (no AWS call)',
   async run(args) {
-    const { values } = parseCommandArgs({ args: [...args], options: { ...ENV_OPTION, help: { type: 'boolean', short: 'h' } } }, USAGE);
+    const { values } = parseArguments({ args: [...args], options: { ...ENV_OPTION, help: { type: 'boolean', short: 'h' } } }, USAGE);
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;

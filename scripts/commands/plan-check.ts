@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { KmsSecretsError } from '../../lib/errors.ts';
+import { parseArguments } from '../../lib/arguments.ts';
+import { KmsSecretsError, UsageError } from '../../lib/errors.ts';
 import { assertEnvName } from '../../lib/naming.ts';
 import { PlanFormatError, planVerdict, UnusablePlanError, type PlannedChange, type PlanVerdict } from '../../lib/plan-verdict.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
@@ -15,7 +16,6 @@ import { printable } from '../../lib/printable.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { runCdktf } from '../cdktf.ts';
 import { runTerraform } from '../terraform.ts';
-import { parseCommandArgs } from '../options.ts';
 import type { Command } from './index.ts';
 
 /** The plan needs an administrator: a distinct code, so CI tells it from an error (1) and a usage mistake (2). */
@@ -40,7 +40,7 @@ cdktf.out/stacks/<env>/${PLAN_FILE}, then says who may apply it:
 export const planCheck: Command = {
   summary: 'plan an env and say whether the deployer may apply it (exit 0) or an administrator must (exit 3)',
   async run(args) {
-    const { values, positionals } = parseCommandArgs({
+    const { values, positionals } = parseArguments({
       args: [...args],
       allowPositionals: true,
       options: { plan: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -49,7 +49,7 @@ export const planCheck: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (positionals.length !== 1) throw new KmsSecretsError('plan-check takes exactly one env, e.g. kms-secrets plan-check staging', { hint: USAGE.split('\n')[0] });
+    if (positionals.length !== 1) throw new UsageError('plan-check takes exactly one env, e.g. kms-secrets plan-check staging', { hint: USAGE.split('\n')[0] });
     const env = positionals[0]!;
     assertEnvName(env);
     const projectRoot = findProjectRoot();

@@ -8,14 +8,15 @@
 import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import type { KMS } from '@aws-sdk/client-kms';
+import { parseArguments } from '../../lib/arguments.ts';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import { decryptSecret, encryptSecret, reencryptBlob } from '../../lib/cipher.ts';
-import { KmsSecretsError } from '../../lib/errors.ts';
+import { KmsSecretsError, UsageError } from '../../lib/errors.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import type { SecretFile } from '../../lib/tree.ts';
 import { kmsFailure } from '../kms-failure.ts';
-import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, parseCommandArgs, secretsInScope } from '../options.ts';
+import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, secretsInScope } from '../options.ts';
 import type { Command } from './index.ts';
 
 const USAGE = `usage: kms-secrets reencrypt --env E [--to-key K] [--profile P] [--region R]
@@ -33,7 +34,7 @@ const PROGRESS_INTERVAL_MS = 100;
 export const reencrypt: Command = {
   summary: 'move every ciphertext of an env to its current key (or --to-key) with KMS ReEncrypt',
   async run(args) {
-    const { values } = parseCommandArgs({
+    const { values } = parseArguments({
       args: [...args],
       options: { ...ENV_OPTION, 'to-key': { type: 'string' }, ...AWS_OPTIONS, help: { type: 'boolean', short: 'h' } },
     }, USAGE);
@@ -42,7 +43,7 @@ export const reencrypt: Command = {
       return 0;
     }
     if (values.env === undefined) {
-      throw new KmsSecretsError('reencrypt needs --env: it rewrites every secret of one env, so the env is never implied', { hint: USAGE.split('\n')[0] });
+      throw new UsageError('reencrypt needs --env: it rewrites every secret of one env, so the env is never implied', { hint: USAGE.split('\n')[0] });
     }
     const projectRoot = findProjectRoot();
     const settings = loadSettings(projectRoot);

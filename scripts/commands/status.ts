@@ -6,6 +6,7 @@
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseArguments } from '../../lib/arguments.ts';
 import { classifyAwsError } from '../../lib/aws-errors.ts';
 import { compareDeployment, type BucketSide, type StatusRow } from '../../lib/deploy-status.ts';
 import { KmsSecretsError } from '../../lib/errors.ts';
@@ -14,7 +15,7 @@ import { objectKey } from '../../lib/naming.ts';
 import { printable } from '../../lib/printable.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
-import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, parseCommandArgs, secretsInScope } from '../options.ts';
+import { AWS_OPTIONS, chooseEnv, clientsForEnv, ENV_OPTION, secretsInScope } from '../options.ts';
 import type { Command } from './index.ts';
 
 const USAGE = `usage: kms-secrets status [--env E] [--json] [--profile P] [--region R]
@@ -28,7 +29,7 @@ version id and last-modified time. Nothing is decrypted; it needs s3:ListBucketV
 export const status: Command = {
   summary: 'git against the bucket, per secret: in sync, not deployed, removed, missing (no decryption)',
   async run(args) {
-    const { values } = parseCommandArgs({
+    const { values } = parseArguments({
       args: [...args],
       options: { ...ENV_OPTION, ...AWS_OPTIONS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }, USAGE);

@@ -1,17 +1,19 @@
 /** `kms-secrets verify`: checks the secrets tree, for CI and a pre-commit hook; exit 1 lists every problem. */
-import { parseArgs } from 'node:util';
+import { parseArguments } from '../../lib/arguments.ts';
 import { SecretsTreeError } from '../../lib/errors.ts';
 import { findProjectRoot } from '../../lib/project-root.ts';
 import { loadSettings } from '../../lib/settings.ts';
 import { scanSecretsTree } from '../../lib/tree.ts';
 import type { Command } from './index.ts';
 
+const USAGE = 'usage: kms-secrets verify\n\nChecks every file under secrets/<env>/<service>/<name>; exits 1 listing each problem.\n';
+
 export const verify: Command = {
   summary: 'check secrets/: layout, names, ciphertext headers, collisions (no AWS call)',
   async run(args) {
-    const { values } = parseArgs({ args: [...args], options: { help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArguments({ args: [...args], options: { help: { type: 'boolean', short: 'h' } } }, USAGE);
     if (values.help) {
-      process.stdout.write('usage: kms-secrets verify\n\nChecks every file under secrets/<env>/<service>/<name>; exits 1 listing each problem.\n');
+      process.stdout.write(USAGE);
       return 0;
     }
     const projectRoot = findProjectRoot();

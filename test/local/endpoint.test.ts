@@ -1,4 +1,4 @@
-import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,19 @@ describe('fault injection', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
     local.endpoint.faults.clear();
     expect(local.endpoint.faults.list()).toEqual([]);
+  });
+
+  it('ends a slow answer\'s wait when its client hangs up: the request is logged as abandoned (499), nothing is done', async () => {
+    const local = await endpoint();
+    local.endpoint.faults.add({ operation: 'CreateKey', kind: 'latency', ms: 600_000 });
+    const { kms, destroy } = awsClients({ endpoint: local.endpoint.url, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    const gaveUp = await kms.send(new CreateKeyCommand({}), { abortSignal: AbortSignal.timeout(200) }).catch((error: unknown) => error);
+    destroy();
+
+    expect((gaveUp as Error).name).toBe('AbortError');
+    await expect.poll(() => local.endpoint.requests().filter((r) => r.operation === 'CreateKey').map((r) => r.status), { timeout: 30_000 }).toEqual([499]);
+    local.endpoint.faults.clear();
+    expect((await local.clients().kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
   });
 
   it('can be set from another process through POST /_local/faults', async () => {

@@ -150,12 +150,11 @@ test('takes the region from EC2 instance metadata when none is set, as the SDK d
 test('ends at the deadline under KMS throttling, not when the SDK\'s retry timers run out', async () => {
   store.endpoint.faults.add({ operation: 'Decrypt', kind: 'throttle' });
   try {
-    const started = performance.now();
     const run = await runBundle(['exec', '--deadline', '1', '--', process.execPath, CHILD, markerPath(store)]);
 
     expect(run.code).toBe(78);
-    expect(run.stderr).toMatch(/deadline exceeded/);
-    expect(performance.now() - started).toBeLessThan(1_000 + 2_500);
+    // The deadline's own words: had the SDK's attempts run out first, the failure would be "throttled".
+    expect(run.stderr).toMatch(/deadline exceeded \(not loaded within the deadline of 1 s\)/);
   } finally {
     store.endpoint.faults.clear();
   }

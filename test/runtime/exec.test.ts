@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT_NOT_LOADED, EXIT_USAGE } from '../../runtime/cli.ts';
 import { EXIT_COMMAND_NOT_EXECUTABLE, EXIT_COMMAND_NOT_FOUND } from '../../runtime/child.ts';
 import { runCli } from '../support/cli.ts';
+import { roleWithPolicy } from '../support/roles.ts';
 import { childReport, declare, execChild, fingerprint, openStore, putSecrets, runtimeEnv, secretValue, type Store } from './support.ts';
 
 let store: Store;
@@ -160,5 +161,37 @@ describe('usage', () => {
     expect(run.code).toBe(EXIT_COMMAND_NOT_EXECUTABLE);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`cannot run "${script}": EACCES`);
+  });
+});
+
+describe('an env and a bucket of different envs', () => {
+  const disagree = (env: string) => `kms-secrets: the env and the bucket disagree: the env is ${env} (--env or SECRETS_ENV), but the bucket ${store.bucket} (--bucket or SECRETS_BUCKET) `
+    + `is not env ${env}'s, which the stack names <bucketPrefix>${env}-secrets\n`
+    + 'hint: give the env and the bucket of one env: the stack outputs both for each service, as SECRETS_ENV and SECRETS_BUCKET\n';
+
+  test('--env prod with staging\'s bucket: whatever AWS answers, the last lines say the two disagree and name the options', async () => {
+    // prod's task role, as the stack draws it: prod's bucket and prod's encryption context only.
+    const prodTask = await roleWithPolicy(store.endpoint.url, 'prod-task-api', [
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::kms-secrets-prod-secrets' },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::kms-secrets-prod-secrets/*' },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:env': 'prod' } } },
+    ]);
+    const asProdTask = await execChild(store, ['--env', 'prod', '--service', 'api'], [], runtimeEnv(store, {}, prodTask));
+    const asAdministrator = await execChild(store, ['--env', 'prod', '--service', 'api']);
+
+    expect(asProdTask.childRan).toBe(false);
+    expect(asProdTask.code).toBe(EXIT_NOT_LOADED);
+    expect(asProdTask.stderr).toMatch(/^kms-secrets: api\/\*: AccessDenied \(.*s3:ListBucket on resource: arn:aws:s3:::kms-secrets-staging-secrets/);
+    expect(asProdTask.stderr.endsWith(`kms-secrets: 1 secret could not be loaded; the command was not started\n${disagree('prod')}`)).toBe(true);
+    expect(asAdministrator.childRan).toBe(false);
+    expect(asAdministrator.stderr).toMatch(/^kms-secrets: \.declared\/api\.json: not declared \(.* declares the secrets of env staging, service api, not of env prod, service api\)\n/);
+    expect(asAdministrator.stderr.endsWith(disagree('prod'))).toBe(true);
+  });
+
+  test('a failure with the env\'s own bucket says nothing of a disagreement', async () => {
+    const run = await execChild(store, ['--service', 'ghost']);
+
+    expect(run.code).toBe(EXIT_NOT_LOADED);
+    expect(run.stderr).not.toContain('disagree');
   });
 });

@@ -131,8 +131,8 @@ describe('the command never starts when', () => {
     try {
       const run = await execChild(store, ['--service', 'api', '--deadline', '1.5']);
 
+      // Named as the deadline, not as throttling: the SDK's attempts had not run out (deadline.test.ts).
       expectNotStarted(run, /kms-secrets: api\/db-password: deadline exceeded \(not loaded within the deadline of 1.5 s\)/);
-      expect(run.ms).toBeLessThan(1_500 + 3_000);
     } finally {
       store.endpoint.faults.clear();
     }

@@ -202,6 +202,20 @@ describe('kms-secrets write --refresh', () => {
     expect(done.code).toBe(2);
     expect(done.stderr).toContain('--max-stale goes with --refresh <interval>');
   });
+
+  test.each([['1s'], ['10s']])('--max-stale %s within the --refresh interval of 10s can never hold: refused, saying why, and nothing is written', async (maxStale) => {
+    const dir = join(store.scratch, `never-stale-${maxStale}`);
+    const run = startRuntime(['write', '--dir', dir, '--service', 'rot', '--refresh', '10s', '--max-stale', maxStale]);
+    const done = await run.done;
+
+    expect(done.code).toBe(2);
+    expect(done.stderr).toBe(
+      `kms-secrets: --max-stale ${maxStale} must be longer than --refresh 10s: checks run 10 s apart, so the files are that old already when a check fails, `
+      + 'and the first failed check would end the sidecar\n'
+      + 'hint: give it room for a few failed checks, e.g. --max-stale 50s\n',
+    );
+    expect(existsSync(dir)).toBe(false);
+  });
 });
 
 describe('kms-secrets exec --restart-on-change', () => {

@@ -1,6 +1,6 @@
 /** What the demo says while Terraform works: read from Terraform's own lines, as cdktf prints them. */
 import { expect, test } from 'vitest';
-import { TerraformProgress } from '../../scripts/demo.ts';
+import { TerraformProgress } from '../../scripts/local-project.ts';
 
 test('names the phase, then the resources in flight, and (once) why the lifecycle rule takes a minute', () => {
   const progress = new TerraformProgress();

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ACCOUNT_ID } from '../../local/index.ts';
-import type { TestProject } from '../support/project.ts';
+import { makeProject, type TestProject } from '../support/project.ts';
 import { credentialsEnv, roleWithPolicy } from '../support/roles.ts';
 import { ALIAS, cli, filesIn, hangingEndpoint, localProject, runInTerminal, startAws, startCli, type Aws } from './support.ts';
 
@@ -220,13 +220,30 @@ describe('refusals name the rule', () => {
   });
 
   test('a new env that was never deployed: the hint says how to create its key', async () => {
-    project = localProject();
+    project = localProject(['demo', 'fresh'], false);
+    mkdirSync(join(project.root, 'secrets', 'demo'));
     const run = await cli(aws, project, ['encrypt', '--env', 'fresh', 'api/password'], { input: 'v' });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^kms-secrets: secrets\/fresh\/api\/password: alias\/kms-secrets\/fresh does not exist in region/);
     expect(run.stderr).toContain('hint: env fresh is new, so it has no key yet: mkdir -p secrets/fresh && npm run cdktf -- deploy fresh (an administrator\'s first deploy creates it), then encrypt again\n');
     expect(existsSync(join(project.root, 'secrets', 'fresh'))).toBe(false);
+  });
+
+  test('an env not marked local, against an endpoint on this machine: refused before the value is asked, and KMS is not called', async () => {
+    project = makeProject({ settings: { defaultEnv: 'demo', environments: { demo: { keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'] } } } });
+    mkdirSync(join(project.root, 'secrets', 'demo'));
+    const before = aws.endpoint.requests().length;
+    const run = await runInTerminal(aws, project, ['encrypt', 'api/password']);
+
+    expect(run.code).toBe(1);
+    expect(run.screen).toBe(
+      `kms-secrets: secrets/demo/api/password: env "demo" is not marked "local": true, but KMS is ${aws.endpoint.url} (AWS_ENDPOINT_URL), an endpoint on this machine `
+      + 'whose ciphertext would not decrypt in AWS; nothing was asked or written\r\n'
+      + 'hint: unset AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS to use AWS, or mark the env local in kms-secrets.json\r\n',
+    );
+    expect(aws.endpoint.requests().length).toBe(before);
+    expect(filesIn(join(project.root, 'secrets', 'demo'))).toEqual([]);
   });
 
   test('a name that breaks the naming rule says the rule', async () => {
@@ -293,7 +310,7 @@ describe('refusals name the rule', () => {
     project = localProject();
     const run = await cli(aws, project, ['encrypt', '--env', 'demo', 'api/password', 'hunter2'], { input: 'v' });
 
-    expect(run.code).toBe(1);
+    expect(run.code, 'a usage mistake').toBe(2);
     expect(run.stderr).toMatch(/^kms-secrets: encrypt takes exactly one <service>\/<secret>; the value is never an argument\n/);
   });
 });
@@ -353,6 +370,45 @@ describe('AWS failures are one line and a hint', () => {
 
     expect(run.code).toBe(1);
     expect(run.screen).toMatch(/^kms-secrets: secrets\/demo\/api\/password: no AWS credentials found \(default chain: .*\)\r\nhint: pick credentials: --profile NAME or AWS_PROFILE/);
+  });
+
+  test('a profile that does not exist is named, with the files it was looked for in, before the value is asked', async () => {
+    project = localProject();
+    const config = project.write('aws/config', '[default]\nregion = us-east-1\n\n[profile deployer]\nregion = eu-west-1\n[sso-session corp]\nsso_region = eu-west-1\n');
+    const credentials = join(project.root, 'aws', 'no-credentials');
+    const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials };
+    const flag = await runInTerminal(aws, project, ['encrypt', 'api/password', '--profile', 'nosuch'], [], files);
+    const variable = await cli(aws, project, ['encrypt', 'api/password'], { input: 'v', env: { ...files, AWS_PROFILE: 'nosuch' } });
+
+    const message = (source: string) => `kms-secrets: AWS profile "nosuch" (from ${source}) is in neither shared file: `
+      + `${config} (profiles: default, deployer), ${credentials} (no such file)`;
+    const hint = 'hint: name a profile that exists (aws configure list-profiles), or create this one: aws configure --profile nosuch, or aws configure sso';
+    expect(flag.code).toBe(1);
+    expect(flag.screen, 'refused before the prompt').toBe(`${message('--profile')}\r\n${hint}\r\n`);
+    expect(variable.code).toBe(1);
+    expect(variable.stderr).toBe(`${message('AWS_PROFILE')}\n${hint}\n`);
+    expect(existsSync(secretFile('password'))).toBe(false);
+  });
+
+  test('an endpoint that does not answer: from the first retry on, stderr says what it waits for and which attempt it is; stdout stays empty', async () => {
+    project = localProject();
+    const kms = await hangingEndpoint();
+    try {
+      const { child, done } = startCli(aws, project, ['encrypt', 'api/password'], { input: 'v', env: { AWS_ENDPOINT_URL_KMS: kms.url } });
+      let stderr = '';
+      await new Promise<void>((resolve) => child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('\n')) resolve();
+      }));
+      child.kill('SIGINT');
+      const run = await done;
+
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(new RegExp(`^kms-secrets: waiting for KMS at ${kms.url}: attempt 2 of 8 \\(the last: no answer in time \\(3 s to connect, 5 s to answer\\)\\)\n`));
+      expect(filesIn(join(project.root, 'secrets', 'demo'))).toEqual([]);
+    } finally {
+      await kms.close();
+    }
   });
 
   test('throttling is retried with backoff', async () => {

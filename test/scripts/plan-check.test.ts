@@ -121,8 +121,17 @@ describe('plan-check --plan FILE (JSON)', () => {
     expect([run.code, run.stdout]).toEqual([0, 'plan-check staging: no changes; nothing to apply\n']);
   });
 
+  it('exit 2 for a usage mistake: no env named', async () => {
+    project = newProject();
+    project.write('plan.json', JSON.stringify(planJson()));
+    const run = await check(['--plan', 'plan.json']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^kms-secrets: plan-check takes exactly one env, e\.g\. kms-secrets plan-check staging\nhint: usage: kms-secrets plan-check <env>/);
+    expect(run.stdout).toBe('');
+  });
+
   it.each([
-    [['--plan', 'plan.json'], /^kms-secrets: plan-check takes exactly one env/],
     [['Staging', '--plan', 'plan.json'], /^kms-secrets: env name "Staging" must match/],
     [['staging', '--plan', 'missing.json'], /^kms-secrets: no plan at .*missing\.json\nhint: save one with terraform plan -out=FILE/],
     [['staging', '--plan', 'not-a-plan.json'], /^kms-secrets: the plan of env staging cannot be read: not the JSON of a Terraform plan/],

@@ -99,7 +99,7 @@ describe('kms-secrets reencrypt', () => {
     project = localProject();
     const run = await cli(aws, project, ['reencrypt'], { env: { SECRETS_ENV: 'demo' } });
 
-    expect(run.code).toBe(1);
+    expect(run.code, 'a usage mistake').toBe(2);
     expect(run.stderr).toMatch(/^kms-secrets: reencrypt needs --env: it rewrites every secret of one env, so the env is never implied\n/);
   });
 });

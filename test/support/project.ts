@@ -15,7 +15,7 @@ export const ADMINISTERED = { defaults: { keyAdministrators: ['arn:aws:iam::1111
 export function fakeCiphertext(format: 'kms' | 'envelope' | 'local' = 'kms', size = 64): Buffer {
   const header = {
     kms: Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]),
-    envelope: Buffer.from([0x02, 0x05, 0x78]),
+    envelope: Buffer.from([0x02, 0x04, 0x78]),
     local: Buffer.concat([Buffer.from('LKMS'), Buffer.from([0x01])]),
   }[format];
   return Buffer.concat([header, randomBytes(Math.max(1, size - header.length))]);
@@ -27,7 +27,7 @@ export interface TestProject {
   remove(): void;
 }
 
-/** A temp project holding `files` (paths relative to the project root) and, with `app`, main.ts and its sources. */
+/** A temp project holding its settings (default: `{}`), `files` (paths relative to the project root) and, with `app`, main.ts and its sources. */
 export function makeProject(options: { files?: Record<string, Buffer | string>; settings?: unknown; app?: boolean } = {}): TestProject {
   const root = mkdtempSync(join(tmpdir(), 'kms-secrets-test-'));
   const project: TestProject = {
@@ -41,8 +41,9 @@ export function makeProject(options: { files?: Record<string, Buffer | string>; 
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
   mkdirSync(join(root, 'secrets'), { recursive: true });
+  // A project is a folder with settings (or a cdktf app): without any given, the defaults.
+  project.write('kms-secrets.json', JSON.stringify(options.settings ?? {}, null, 2));
   for (const [path, content] of Object.entries(options.files ?? {})) project.write(path, content);
-  if (options.settings !== undefined) project.write('kms-secrets.json', JSON.stringify(options.settings, null, 2));
   if (options.app) copyApp(REPO_ROOT, root);
   return project;
 }
