@@ -6,8 +6,9 @@ export default defineConfig({
   test: {
     setupFiles: ['test/setup.ts'],
     pool: 'forks',
-    // Two workers on two cores: the Terraform tests mostly wait (the provider polls), so they overlap well.
-    maxWorkers: 2,
+    // Three workers on two cores: the Terraform files mostly wait (the AWS provider polls a new lifecycle rule for
+    // a minute, KMS's key-policy check for two), so a third file runs in the time they leave (docs/development.md).
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [

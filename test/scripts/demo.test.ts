@@ -45,6 +45,11 @@ describeWithTerraform('npm run demo, end to end', () => {
     }
   });
 
+  it('is never silent while it waits: the CI principal\'s plan is announced before it starts', () => {
+    const step6 = output.slice(output.findIndex((line) => line.trimStart().startsWith('[6/7]')));
+    expect(step6[1]).toBe('        cdktf plan demo with the CI credentials: synthesizes the app, then Terraform reads back every resource');
+  });
+
   it('shows that CI can plan without decrypt rights', () => {
     expect(result.ciPlanSucceeded).toBe(true);
     expect(result.ciDecryptDenied).toBe(true);
