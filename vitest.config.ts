@@ -12,7 +12,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup-temp.ts'] } },
       // The runtime once more, run by the current LTS Node, where exec becomes the command (execve).
       {
         extends: true,

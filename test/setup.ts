@@ -9,11 +9,8 @@ import { afterAll, expect } from 'vitest';
 Testing.setupJest();
 
 // Each test file's temp folders (its own, cdktf's `cdktf.outdir.*`, those of the processes it starts, which
-// inherit TMPDIR) go in one folder of the file's, removed after it: a run leaves nothing in /tmp.
+// inherit TMPDIR) go in one folder of the file's, removed after it, inside the run's (test/global-setup-temp.ts).
 const base = (process.env.KMS_SECRETS_TESTS_TMPDIR_BASE ??= tmpdir());
 const fileTemp = mkdtempSync(join(base, 'kms-secrets-tests-'));
 process.env.TMPDIR = fileTemp;
-const removeFileTemp = () => rmSync(fileTemp, { recursive: true, force: true });
-afterAll(removeFileTemp);
-// A file whose tests are all skipped runs no afterAll: its worker's exit removes the folder.
-process.once('exit', removeFileTemp);
+afterAll(() => rmSync(fileTemp, { recursive: true, force: true }));
