@@ -2,7 +2,7 @@
  * `npm run cdktf -- <plan|deploy|destroy|synth> …`: the cdktf CLI, offline when a provider mirror is
  * found (TF_PROVIDER_MIRROR or discovered, see terraform-offline.ts), as-is otherwise.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -36,15 +36,19 @@ export function cdktfInvocation(projectRoot: string, args: readonly string[], en
 /** Runs cdktf to completion, collecting its output (for tests and the demo); `onOutput` sees it as it comes. */
 export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, onOutput?: (text: string) => void): Promise<CdktfRun> {
   const invocation = cdktfInvocation(projectRoot, args, env);
+  return collectOutput(spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] }), onOutput);
+}
+
+/** A child's exit code and its stdout and stderr together, without terminal colours; `onOutput` sees them as they come. */
+export function collectOutput(child: ChildProcess, onOutput?: (text: string) => void): Promise<CdktfRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const collect = (chunk: Buffer) => {
       output += chunk;
       onOutput?.(stripVTControlCharacters(chunk.toString('utf8')));
     };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }));
   });

@@ -11,10 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { stripVTControlCharacters } from 'node:util';
 import { awsClients } from '../lib/aws.ts';
 import { ACCOUNT_ID, start, TEST_CREDENTIALS, terraformProviderEnv, type LocalEndpoint, type StartOptions } from '../local/index.ts';
-import { cdktfInvocation, type CdktfRun } from './cdktf.ts';
+import { cdktfInvocation, collectOutput, type CdktfRun } from './cdktf.ts';
 import { copyApp } from './workspace.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,7 +123,6 @@ export class LocalProject {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
       await Promise.all([...this.children].map((child) => {
         const closed = new Promise((resolveClosed) => child.once('close', resolveClosed));
         try {
@@ -136,29 +134,19 @@ export class LocalProject {
       }));
       await this.endpoint.stop();
       if (!this.options.keep) removeFolder(this.root, this.createdRoot);
+      // Only now: a second Ctrl-C during the cleanup (npm passes one on to its script as the terminal sends
+      // one to both) must not end the process by default before the folder is gone.
+      for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
     })();
     return this.closing;
   }
 
   private run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: Buffer, onOutput?: (text: string) => void): Promise<Run> {
-    return new Promise((resolveRun, reject) => {
-      // A process group of its own: close() ends it with everything it started.
-      const child = spawn(command, args, { cwd: this.root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-      this.children.add(child);
-      let output = '';
-      const collect = (chunk: Buffer) => {
-        output += chunk;
-        onOutput?.(stripVTControlCharacters(chunk.toString('utf8')));
-      };
-      child.stdout.on('data', collect);
-      child.stderr.on('data', collect);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        this.children.delete(child);
-        resolveRun({ code: code ?? 1, output: stripVTControlCharacters(output) });
-      });
-      child.stdin.end(input ?? '');
-    });
+    // A process group of its own: close() ends it with everything it started.
+    const child = spawn(command, args, { cwd: this.root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.children.add(child);
+    child.stdin.end(input ?? '');
+    return collectOutput(child, onOutput).finally(() => this.children.delete(child));
   }
 }
 

@@ -83,6 +83,12 @@ describeWithTerraform('npm run local -- --tour', () => {
     const block = blocks.get(principal)!;
     return bash(folder, `${block[0]}\n${typeof command === 'number' ? block[command]! : command}`, input);
   };
+  /** Runs `command` as `principal`, and expects AWS to refuse it to the role `role` of env tour. */
+  const expectDenied = async (principal: string, command: number | string, role: string, input?: string) => {
+    const run = await actAs(principal, command, input);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(new RegExp(`AccessDenied.*kms-secrets-tour\\.${role}`, 's'));
+  };
   /** A value typed by the developer in this test; the tour's own is made up by the tour. */
   const typed = marker('tour');
   let madeUp: string;
@@ -140,9 +146,7 @@ describeWithTerraform('npm run local -- --tour', () => {
     expect(encrypt.code, encrypt.output).toBe(0);
     expect(encrypt.output).toContain('env tour: replaced secrets/tour/api/api-key');
 
-    const decrypt = await actAs('developer', 2);
-    expect(decrypt.code).not.toBe(0);
-    expect(decrypt.output).toMatch(/AccessDenied.*kms-secrets-tour\.developer-encrypt/s);
+    await expectDenied('developer', 2, 'developer-encrypt');
   });
 
   it('deployer: the developer\'s change passes plan-check, and the deployer applies it', async () => {
@@ -153,9 +157,7 @@ describeWithTerraform('npm run local -- --tour', () => {
   }, TERRAFORM_TIMEOUT_MS);
 
   it('deployer: may not decrypt', async () => {
-    const decrypt = await actAs('deployer', 'npm run decrypt -- --env tour api/api-key');
-    expect(decrypt.code).not.toBe(0);
-    expect(decrypt.output).toMatch(/AccessDenied.*kms-secrets-tour\.deployer/s);
+    await expectDenied('deployer', 'npm run decrypt -- --env tour api/api-key', 'deployer');
   });
 
   it('task-api: exec starts the service with API_KEY, the value the developer typed and the deployer applied', async () => {
@@ -165,9 +167,7 @@ describeWithTerraform('npm run local -- --tour', () => {
   });
 
   it('task-api: may not encrypt', async () => {
-    const encrypt = await actAs('task-api', 'npm run encrypt -- --env tour api/api-key --force', 'x');
-    expect(encrypt.code).not.toBe(0);
-    expect(encrypt.output).toMatch(/AccessDenied.*kms-secrets-tour\.task-api/s);
+    await expectDenied('task-api', 'npm run encrypt -- --env tour api/api-key --force', 'task-api', 'x');
   });
 
   it('ci-plan: plans, with nothing left to change, and may not decrypt', async () => {
@@ -175,9 +175,7 @@ describeWithTerraform('npm run local -- --tour', () => {
     expect(plan.code, plan.output).toBe(0);
     expect(plan.output).toContain('No changes.');
 
-    const decrypt = await actAs('ci-plan', 'npm run decrypt -- --env tour api/api-key');
-    expect(decrypt.code).not.toBe(0);
-    expect(decrypt.output).toMatch(/AccessDenied.*kms-secrets-tour\.ci-plan/s);
+    await expectDenied('ci-plan', 'npm run decrypt -- --env tour api/api-key', 'ci-plan');
   }, TERRAFORM_TIMEOUT_MS);
 
   it('an unknown principal: says which there are, and leaves the shell acting as nobody', async () => {
