@@ -4,9 +4,8 @@
  * environment variables.
  */
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { awsClients } from '../../lib/aws.ts';
 import { ACCOUNT_ID, ecsTaskCredentialsUrl, TEST_CREDENTIALS } from '../../local/index.ts';
+import { assumeRole as assumeLocalRole, credentialsEnv } from '../../scripts/local-project.ts';
 
 export interface RoleCredentials {
   readonly accessKeyId: string;
@@ -42,11 +41,9 @@ export function webIdentityToken(claims: { iss: string; sub: string; aud: string
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ ...claims, iat: now, exp: now + 600 })}.${Buffer.from('unsigned').toString('base64url')}`;
 }
 
-/** Assumes an existing role, e.g. one the stack created. */
+/** Assumes an existing role, e.g. one the stack created, as the demo and the tour do. */
 export async function assumeRole(endpoint: string, name: string): Promise<RoleCredentials> {
-  const sts = await awsClients({ endpoint, region: REGION, credentials: TEST_CREDENTIALS }).sts();
-  const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, RoleSessionName: 'test' }));
-  return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
+  return assumeLocalRole(endpoint, name, 'test');
 }
 
 /**
@@ -66,6 +63,4 @@ export function ecsTaskCredentialsEnv(endpoint: string, role: string): Record<st
 }
 
 /** The credentials as the variables a CLI or Terraform reads. */
-export function credentialsEnv(credentials: RoleCredentials): Record<string, string> {
-  return { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken };
-}
+export { credentialsEnv };
