@@ -3,4 +3,4 @@ export type { QuotaSettings } from './quota.ts';
 export type { FaultKind, FaultRule, Faults } from './faults.ts';
 export type { RequestLogEntry } from './request-log.ts';
 export { ACCOUNT_ID } from './protocol.ts';
-export { awsProviderConfig, TEST_CREDENTIALS, terraformProvider, terraformProviderEnv } from './terraform-provider.ts';
+export { awsProviderConfig, TEST_CREDENTIALS, terraformProviderEnv } from './terraform-provider.ts';

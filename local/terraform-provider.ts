@@ -23,20 +23,6 @@ export function awsProviderConfig(endpoint: string, region: string = DEFAULT_REG
   };
 }
 
-/** The same arguments as Terraform JSON (`{ "provider": { "aws": … } }`). */
-export function terraformProvider(endpoint: string, region: string = DEFAULT_REGION): Record<string, unknown> {
-  const config = awsProviderConfig(endpoint, region);
-  return {
-    region: config.region,
-    access_key: config.accessKey,
-    secret_key: config.secretKey,
-    s3_use_path_style: config.s3UsePathStyle,
-    skip_metadata_api_check: config.skipMetadataApiCheck,
-    skip_region_validation: config.skipRegionValidation,
-    endpoints: config.endpoints,
-  };
-}
-
 /**
  * Environment for a terraform or cdktf process next to that provider block. AWS_ENDPOINT_URL alone
  * also redirects the provider, but the block is explicit and keeps working when the variable is unset.

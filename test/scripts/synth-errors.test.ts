@@ -1,16 +1,18 @@
-/** What cdktf runs (`npx tsx main.ts`, from cdktf.json): a bad tree or settings file is its message, not a stack trace. */
+/** What cdktf runs (the app command of cdktf.json): a bad tree or settings file is its message, not a stack trace. */
 import { spawnSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { makeProject, type TestProject } from '../support/project.ts';
+import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 
 let project: TestProject | undefined;
 afterEach(() => project?.remove());
 
-function synthApp(root: string) {
-  return spawnSync('npx', ['tsx', 'main.ts'], { cwd: root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: 'cdktf.out' } });
+const [APP_COMMAND, ...APP_ARGS] = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdktf.json'), 'utf8')) as { app: string }).app.split(' ');
+
+function synthApp(root: string, env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: 'cdktf.out' }) {
+  return spawnSync(APP_COMMAND!, APP_ARGS, { cwd: root, encoding: 'utf8', env });
 }
 
 test('a plaintext file in the tree: the problem, the file and the hint, and exit 1', () => {
@@ -37,7 +39,7 @@ test('a broken settings file: its problem, and exit 1', () => {
 test('a local env without a local endpoint: the problem and how to start one, and exit 1', () => {
   project = makeProject({ app: true, settings: { environments: { demo: { local: true } } } });
   mkdirSync(join(project.root, 'secrets', 'demo'));
-  const run = spawnSync('npx', ['tsx', 'main.ts'], { cwd: project.root, encoding: 'utf8', env: withoutEndpoint() });
+  const run = synthApp(project.root, withoutEndpoint());
 
   expect(run.status).toBe(1);
   expect(run.stderr).toContain('kms-secrets: env "demo" is marked local, but no local endpoint is known\nhint: start it with `npm run local`');
@@ -51,7 +53,7 @@ function withoutEndpoint(): NodeJS.ProcessEnv {
 test('no provider mirror and no way to the registry: one line says so, and what to do', async () => {
   project = makeProject({ app: true, settings: { environments: { staging: { region: 'eu-west-1', keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'] } } } });
   mkdirSync(join(project.root, 'secrets', 'staging'));
-  const run = spawnSync('npx', ['tsx', 'main.ts'], { cwd: project.root, encoding: 'utf8', env: { ...process.env, TF_PROVIDER_MIRROR: 'none' } });
+  const run = synthApp(project.root, { ...process.env, TF_PROVIDER_MIRROR: 'none' });
   const registryReachable = await lookup('registry.terraform.io').then(() => true, () => false);
 
   expect(run.status, run.stderr).toBe(0);
