@@ -6,9 +6,13 @@
  * the runtime decrypts under.
  */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
+import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { declaredListContent, declaredListKey } from '../lib/declared.ts';
 import { BUCKET_SSE, type SecretsBucket } from './bucket.ts';
+
+/** Stands for the key's ARN in the list whose MD5 Terraform computes: no name may hold a space or "<". */
+const KEY_ARN_PLACEHOLDER = '<the key ARN>';
 
 export interface DeclaredSecretsProps {
   readonly env: string;
@@ -29,6 +33,10 @@ export class DeclaredSecrets extends Construct {
       bucket: props.bucket.bucket.id,
       key: declaredListKey(service),
       content: declaredListContent({ env: props.env, service, secrets, keyArn: props.keyArn }),
+      // The provider never reads an object's content back, and a refused update (the deployer applying an
+      // administrator's plan) leaves the planned content in the state; the etag, which a refresh reads, tells
+      // the next plan the list is not in the bucket. The key's ARN is known only at apply: Terraform puts it in.
+      etag: Fn.md5(Fn.replace(Fn.rawString(declaredListContent({ env: props.env, service, secrets, keyArn: KEY_ARN_PLACEHOLDER })), KEY_ARN_PLACEHOLDER, props.keyArn)),
       contentType: 'application/json',
       serverSideEncryption: BUCKET_SSE,
       dependsOn: [...props.bucket.configuration],

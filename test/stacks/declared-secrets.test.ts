@@ -33,6 +33,16 @@ describe('DeclaredSecrets: each service\'s secret names, as an object only an ad
     }
   });
 
+  it('carries the MD5 of its content as its etag, computed by Terraform with the key\'s ARN in place (a refresh reads the etag back, never the content)', () => {
+    const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    for (const list of lists) {
+      const match = /^\$\{md5\(replace\((".*"), "<the key ARN>", aws_kms_key\.\w+\.arn\)\)\}$/.exec(String(list.etag));
+      expect(match, String(list.etag)).not.toBeNull();
+      const withKey = (JSON.parse(match![1]!) as string).replace('<the key ARN>', ARN);
+      expect(withKey).toBe(String(list.content).replace(/\$\{aws_kms_key\.\w+\.arn\}/, ARN));
+    }
+  });
+
   it('is the same for the same tree, in any order, so an unchanged tree plans no change', () => {
     const again = synthEnvironment({ files: [...files].reverse() }).config;
     const content = (config_: typeof config) => Object.entries(config_.resource.aws_s3_object ?? {}).filter(([id]) => id.startsWith('declared_')).map(([, o]) => o.content).sort();
