@@ -11,6 +11,7 @@
  * `terraform show -json` as an ordinary delete (Terraform 1.11), and runs its command on apply. A deleted
  * secret changes its service's declared list anyway, which only an administrator applies.
  */
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DECLARED_PREFIX, DeclaredListError, declaredChange, declaredListKey, parseDeclaredList, serviceOfDeclaredListKey } from './declared.ts';
 import { NamingError } from './errors.ts';
@@ -321,10 +322,12 @@ function declaredListChange(resource: ResourceChange, key: string, context: Plan
       return `the ${when} declared list of service ${service} cannot be read: ${error.message}`;
     }
   };
-  const before = read(resource.change.before, 'deployed');
-  const after = read(resource.change.after, 'planned');
-  for (const list of [before, after]) if (typeof list === 'string') return [list];
   const variables = (names: readonly string[]) => names.map(envVarName).join(', ');
+  const after = read(resource.change.after, 'planned');
+  const stale = staleStateList(resource.change.before, service);
+  if (stale) return [typeof after === 'object' ? `${stale}; this plan writes one with the variables ${variables(after)}` : stale];
+  const before = read(resource.change.before, 'deployed');
+  for (const list of [before, after]) if (typeof list === 'string') return [list];
   if (before === undefined) return [`service ${service} is new, with the variables ${variables(after as readonly string[])}`];
   if (after === undefined) return [`service ${service} is no longer declared: it loses the variables ${variables(before as readonly string[])}`];
   const { gained, lost } = declaredChange(before as readonly string[], after as readonly string[]);
@@ -336,6 +339,17 @@ function declaredListChange(resource: ResourceChange, key: string, context: Plan
   return reasons.length > 0 ? reasons : [`the declared list of service ${service} changes, though not its variables`];
 }
 
+/**
+ * Why a list object's state is not what the bucket holds, or undefined. The provider never reads an object's
+ * content back, and a refused update saves the planned content in the state; the etag (the MD5 of the content,
+ * which the stack sets and a refresh reads back) tells.
+ */
+function staleStateList(values: Values | null | undefined, service: string): string | undefined {
+  if (typeof values?.content !== 'string' || typeof values.etag !== 'string') return undefined;
+  if (createHash('md5').update(values.content).digest('hex') === values.etag) return undefined;
+  return `the state's declared list of service ${service} is not the one in the bucket (its etag is not the MD5 of its content: an apply that was refused leaves the planned list in the state)`;
+}
+
 /** Each service's declared names, from its list object in the prior state: what an administrator deployed. */
 function deployedDeclaredLists(plan: JsonPlan, context: PlanContext): Map<string, readonly string[] | string> {
   const lists = new Map<string, readonly string[] | string>();
@@ -344,6 +358,11 @@ function deployedDeclaredLists(plan: JsonPlan, context: PlanContext): Map<string
     const { bucket, key, content } = resource.values ?? {};
     const service = typeof key === 'string' ? serviceOfDeclaredListKey(key) : undefined;
     if (bucket !== context.bucketName || service === undefined || lists.has(service)) continue;
+    const stale = staleStateList(resource.values, service);
+    if (stale) {
+      lists.set(service, stale);
+      continue;
+    }
     try {
       lists.set(service, parseDeclaredList(String(content), { env: context.env, service }, `s3://${context.bucketName}/${key as string}`).secrets);
     } catch (error) {

@@ -306,6 +306,22 @@ describe('a declared list changes only by an administrator\'s apply, said by its
     ]);
   });
 
+  it('after a refused apply (the state holds a list the bucket does not: its etag, read back, is not the MD5 of its content) says so and names every variable the plan writes', () => {
+    const planned = declaredListValues('staging', 'api', ['token', 'aws-config-file']);
+    const refusedState = { ...planned, etag: md5(String(declaredListValues('staging', 'api', ['token']).content)) };
+    expect(refusals({ changes: [{ address: API_LIST, actions: ['update'], before: refusedState, after: planned }] })).toEqual([
+      `${API_LIST} (update): the state's declared list of service api is not the one in the bucket (its etag is not the MD5 of its content: an apply that was refused leaves the planned list in the state); this plan writes one with the variables AWS_CONFIG_FILE, TOKEN`,
+    ]);
+  });
+
+  it('after a refused apply, checks no object against the state\'s list: its names are not the bucket\'s', () => {
+    const planned = declaredListValues('staging', 'api', ['token', 'db-password', 'node-options']);
+    const stalePrior = { ...prior, [API_LIST]: { ...planned, etag: md5('what the bucket holds') } };
+    expect(refusals({ prior: stalePrior, changes: [rotateToken] })).toEqual([
+      `${TOKEN_ADDRESS} (update): api/token cannot be checked against its service's declared names: the state's declared list of service api is not the one in the bucket (its etag is not the MD5 of its content: an apply that was refused leaves the planned list in the state)`,
+    ]);
+  });
+
   it('refuses a rewrite of a list that keeps its variables', () => {
     const rewritten = { ...declaredListValues('staging', 'api', ['token']), content_type: 'text/plain' };
     expect(refusals({ changes: [{ address: API_LIST, actions: ['update'], before: declaredListValues('staging', 'api', ['token']), after: rewritten }] }))

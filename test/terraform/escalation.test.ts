@@ -290,10 +290,11 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
         expect(apply.output).toMatch(/AccessDenied[\s\S]*(kms:PutKeyPolicy|\.declared\/api\.json)/);
 
         // The refused update left the planned list in the state; the etag a refresh reads back says it is not in the
-        // bucket, so the next plan still sends it to an administrator rather than taking it for done.
+        // bucket, so the next plan still sends it to an administrator, naming the variable, rather than taking it for done.
         const after = await cli(['plan-check', 'demo'], envAs('demo deployer'));
         expect(after.code, after.stderr).toBe(EXIT_NEEDS_ADMINISTRATOR);
-        expect(after.stdout).toMatch(/^ {2}aws_s3_object\.declared_api_\w+ \(update\)/m);
+        expect(after.stdout).toMatch(/^ {2}aws_s3_object\.declared_api_\w+ \(update\): the state's declared list of service api is not the one in the bucket .*; this plan writes one with the variables .*AWS_CONFIG_FILE/m);
+        expect(after.stdout).toMatch(/^ {2}aws_s3_object\.\S+ \(create\): api\/aws-config-file cannot be checked against its service's declared names/m);
       } finally {
         rmSync(join(project.root, 'secrets/demo/api/aws-config-file'));
       }
