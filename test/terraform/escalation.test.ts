@@ -220,6 +220,7 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
      * Each craft is one thing the deployer must never apply. They share one plan (a Terraform plan costs the
      * suite ten seconds of CPU): plan-check lists every reason of every change, one line each, so each craft must
      * show its own line. Crafts on one object touch different attributes; lib/plan-verdict checks each attribute.
+     * They apply in order: the bucket craft finds api/db-password by its key, which the next craft renames.
      */
     const CRAFTS = [
       ['a local-exec provisioner on the rotated object', crafts.provisioner('echo ran', 'web/session-key'), /web.*\(update\): the configuration gives it a local-exec provisioner/],
