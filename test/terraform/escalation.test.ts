@@ -223,13 +223,13 @@ describeWithTerraform('least privilege, tried as an attacker with real requests 
      * They apply in order: the bucket craft finds api/db-password by its key, which the next craft renames.
      */
     const CRAFTS = [
-      ['a local-exec provisioner on the rotated object', crafts.provisioner('echo ran', 'web/session-key'), /web.*\(update\): the configuration gives it a local-exec provisioner/],
-      ['an object that cannot be read back (storage class)', (stack: Parameters<Craft>[0]) => { ciphertextObject(stack, 'web/session-key').storage_class = 'GLACIER'; }, /web.*\(update\): storage_class is "GLACIER", not STANDARD/],
-      ['the object uploaded from demo-eu\'s state file', crafts.foreignSource('state/demo-eu.tfstate', 'web/session-key'), /web.*\(update\): source \.\.\/\.\.\/\.\.\/state\/demo-eu\.tfstate is not secrets\/demo\/web\/session-key/],
-      ['the object written to demo-eu\'s bucket', crafts.foreignBucket(EU_BUCKET, 'api/db-password'), /api.*\(replace\): bucket kms-secrets-demo-eu-secrets is not kms-secrets-demo-secrets/],
-      ['the object under a refused name', crafts.key('api/node-options', 'api/db-password'), /api.*\(replace\): key api\/node-options: NODE_OPTIONS changes how programs start/],
-      ['a removed block that forgets the key policy', crafts.removed('aws_kms_key_policy'), /aws_kms_key_policy\.\w+ \(forget\): a removed block takes it out of Terraform's state/],
-      ['a CA bundle of its own for the provider', crafts.providerSetting('custom_ca_bundle', '/etc/ssl/certs/ca-certificates.crt'), /provider aws \(configured\): it sets custom_ca_bundle, which the stack never sets/],
+      ['a local-exec provisioner on the rotated object', crafts.provisioner('echo ran', 'web/session-key'), /^ {2}aws_s3_object\.\S*web_session-key\S* \(update\): the configuration gives it a local-exec provisioner/m],
+      ['an object that cannot be read back (storage class)', (stack: Parameters<Craft>[0]) => { ciphertextObject(stack, 'web/session-key').storage_class = 'GLACIER'; }, /^ {2}aws_s3_object\.\S*web_session-key\S* \(update\): storage_class is "GLACIER", not STANDARD/m],
+      ['the object uploaded from demo-eu\'s state file', crafts.foreignSource('state/demo-eu.tfstate', 'web/session-key'), /^ {2}aws_s3_object\.\S*web_session-key\S* \(update\): source \.\.\/\.\.\/\.\.\/state\/demo-eu\.tfstate is not secrets\/demo\/web\/session-key/m],
+      ['the object written to demo-eu\'s bucket', crafts.foreignBucket(EU_BUCKET, 'api/db-password'), /^ {2}aws_s3_object\.\S*api_db-password\S* \(replace\): bucket kms-secrets-demo-eu-secrets is not kms-secrets-demo-secrets/m],
+      ['the object under a refused name', crafts.key('api/node-options', 'api/db-password'), /^ {2}aws_s3_object\.\S*api_db-password\S* \(replace\): key api\/node-options: NODE_OPTIONS changes how programs start/m],
+      ['a removed block that forgets the key policy', crafts.removed('aws_kms_key_policy'), /^ {2}aws_kms_key_policy\.\w+ \(forget\): a removed block takes it out of Terraform's state/m],
+      ['a CA bundle of its own for the provider', crafts.providerSetting('custom_ca_bundle', '/etc/ssl/certs/ca-certificates.crt'), /^ {2}provider aws \(configured\): it sets custom_ca_bundle, which the stack never sets/m],
     ] as const;
     let crafted: { code: number | null; stdout: string; stderr: string; planOutput: string };
 
