@@ -1,17 +1,20 @@
 // The CDKTF app: one stack per directory in secrets/, each with its own state.
-import { App } from 'cdktf';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KmsSecretsError } from './lib/errors.ts';
 import { loadSettings } from './lib/settings.ts';
 import { loadSecretsTree } from './lib/tree.ts';
+import { useToolchainCore } from './lib/toolchain.ts';
 import { findProviderMirror, linkProviderMirror, providerUnreachable, writeProviderLock } from './scripts/terraform-offline.ts';
-import { EnvironmentStack } from './stacks/environment-stack.ts';
 
 const projectRoot = dirname(fileURLToPath(import.meta.url));
 
 try {
   const settings = loadSettings(projectRoot);
+  // The constructs load only after the core is chosen: under CDK Terrain, `cdktf` names cdktn from here on.
+  useToolchainCore(settings.toolchain);
+  const { App } = await import('cdktf');
+  const { EnvironmentStack } = await import('./stacks/environment-stack.ts');
   const tree = await loadSecretsTree(projectRoot, settings);
   const app = new App();
   for (const env of tree.environments) {

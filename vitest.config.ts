@@ -12,7 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup-temp.ts'] } },
+      // Node 24 for the runtime below and for CDK Terrain (test/terraform/cdk-terrain.test.ts); provider 6.x bindings to type-check.
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup-temp.ts', 'test/global-setup-node.ts', 'test/global-setup-provider-aws-6.ts'] } },
       // The runtime once more, run by the current LTS Node, where exec becomes the command (execve).
       {
         extends: true,

@@ -3,6 +3,7 @@
  * a fresh clone synthesizes with the defaults below. Unknown fields are errors, so a typo is not ignored.
  *
  * {
+ *   "toolchain": "cdktn",
  *   "defaultEnv": "staging",
  *   "defaults": { "region": "eu-west-1", "bucketPrefix": "acme-" },
  *   "environments": {
@@ -17,6 +18,7 @@ import { SettingsError } from './errors.ts';
 import { loaderVariableGroup } from './loader-variables.ts';
 import { assertEnvName, envOrServiceProblem } from './naming.ts';
 import { partitionOf } from './partition.ts';
+import { readToolchain, type Toolchain } from './toolchain.ts';
 
 export const SETTINGS_FILE = 'kms-secrets.json';
 
@@ -111,6 +113,8 @@ export interface EnvironmentSettings {
 }
 
 export interface Settings {
+  /** The CDK the project synthesizes and deploys with (lib/toolchain.ts). @default "cdktf" */
+  readonly toolchain: Toolchain;
   /** The env a command uses when neither --env nor SECRETS_ENV is given. @default "staging" */
   readonly defaultEnv: string;
   /** The settings of one environment, defaults filled in. */
@@ -146,7 +150,8 @@ export function loadSettings(projectRoot: string): Settings {
 /** Validates settings given as a value (tests and the demo build them in code). */
 export function parseSettings(raw: unknown, source = 'settings'): Settings {
   const top = asObject(raw, source);
-  rejectUnknown(top, ['defaultEnv', 'defaults', 'environments'], source);
+  rejectUnknown(top, ['toolchain', 'defaultEnv', 'defaults', 'environments'], source);
+  const toolchain = readToolchain(top.toolchain, source);
   const defaultEnv = top.defaultEnv === undefined ? 'staging' : asString(top.defaultEnv, `${source}: defaultEnv`);
   assertEnvName(defaultEnv);
   const defaults = readEnvironment(top.defaults ?? {}, `${source}: defaults`);
@@ -160,6 +165,7 @@ export function parseSettings(raw: unknown, source = 'settings'): Settings {
   }
   const cache = new Map<string, EnvironmentSettings>();
   return {
+    toolchain,
     defaultEnv,
     forEnv(env: string): EnvironmentSettings {
       assertEnvName(env);

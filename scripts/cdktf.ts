@@ -1,12 +1,16 @@
 /**
- * `npm run cdktf -- <plan|deploy|destroy|synth> …`: the cdktf CLI, offline when a provider mirror is
- * found (TF_PROVIDER_MIRROR or discovered, see terraform-offline.ts), as-is otherwise.
+ * `npm run cdktf -- <plan|deploy|destroy|synth> …`: the project's CLI (`cdktf`, or `cdktn` when kms-secrets.json
+ * says "toolchain": "cdktn"), offline when a provider mirror is found (TF_PROVIDER_MIRROR or discovered, see
+ * terraform-offline.ts), as-is otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { KmsSecretsError } from '../lib/errors.ts';
 import { findProjectRoot } from '../lib/project-root.ts';
+import { loadSettings } from '../lib/settings.ts';
+import { assertCdktfNativeModule, assertNodeFor, toolchainCli, type Toolchain } from '../lib/toolchain.ts';
 import { offlineTerraformEnv } from './terraform-offline.ts';
 
 const COMMANDS_THAT_LOCK_PROVIDERS = ['plan', 'diff', 'deploy', 'apply', 'destroy'];
@@ -15,28 +19,56 @@ export interface CdktfRun {
   readonly code: number;
   /** stdout and stderr, without terminal colours. */
   readonly output: string;
+  /** Which CLI ran, for messages: "cdktf" or "cdktn". */
+  readonly toolchain?: Toolchain;
 }
 
-/** The environment and arguments for running cdktf in `projectRoot`, offline where possible. */
-export function cdktfInvocation(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+export interface CdktfOptions {
+  /** The Node that runs the CLI and, first on PATH, the app it synthesizes (the app checks its version). @default this process's */
+  readonly node?: string;
+}
+
+/**
+ * The command, arguments and environment for running the project's CLI in `projectRoot`, offline where possible;
+ * a toolchain that needs a newer Node, or is not installed, is refused here with what to do.
+ */
+export function cdktfInvocation(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, options: CdktfOptions = {}) {
+  const { toolchain } = loadSettings(projectRoot);
+  const cli = toolchainCli(projectRoot, toolchain);
+  if (!options.node) {
+    assertNodeFor(toolchain);
+    if (toolchain === 'cdktf') assertCdktfNativeModule(cli);
+  }
+  const node = options.node ?? process.execPath;
   const offline = offlineTerraformEnv(join(projectRoot, '.cache'), env);
   const extra = offline && COMMANDS_THAT_LOCK_PROVIDERS.includes(args[0] ?? '') && !args.includes('--skip-provider-lock')
     // `terraform providers lock` asks the registry; offline, the mirror is the lock.
     ? ['--skip-provider-lock']
     : [];
-  const cli = createRequire(join(projectRoot, 'package.json')).resolve('cdktf-cli/bundle/bin/cdktf');
   return {
-    command: process.execPath,
+    command: node,
     args: [cli, ...args, ...extra],
-    env: { ...env, CHECKPOINT_DISABLE: '1', ...offline },
+    env: { ...env, CHECKPOINT_DISABLE: '1', ...offline, PATH: pathWithNodeFirst(node, env.PATH) },
     offline: Boolean(offline),
+    toolchain,
   };
 }
 
+/**
+ * PATH where `node` is the CLI's own Node: the app command in cdktf.json says `node`, and a CDK Terrain app run by
+ * an older Node that happens to be first on PATH would fail. PATH is left as it is when it finds that Node already.
+ */
+function pathWithNodeFirst(node: string, path = ''): string {
+  const firstNode = path.split(delimiter).map((dir) => join(dir, 'node')).find((candidate) => existsSync(candidate));
+  if (firstNode && realpathSync(firstNode) === realpathSync(node)) return path;
+  return [dirname(node), path].filter(Boolean).join(delimiter);
+}
+
 /** Runs cdktf to completion, collecting its output (for tests and the demo); `onOutput` sees it as it comes. */
-export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, onOutput?: (text: string) => void): Promise<CdktfRun> {
-  const invocation = cdktfInvocation(projectRoot, args, env);
-  return collectOutput(spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] }), onOutput);
+export function runCdktf(projectRoot: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, onOutput?: (text: string) => void, options: CdktfOptions = {}): Promise<CdktfRun> {
+  const invocation = cdktfInvocation(projectRoot, args, env, options);
+  const child = spawn(invocation.command, invocation.args, { cwd: projectRoot, env: invocation.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collectOutput(child, onOutput).then((run) => ({ ...run, toolchain: invocation.toolchain }));
 }
 
 /** A child's exit code and its stdout and stderr together, without terminal colours; `onOutput` sees them as they come. */
@@ -55,7 +87,14 @@ export function collectOutput(child: ChildProcess, onOutput?: (text: string) => 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const invocation = cdktfInvocation(findProjectRoot(), process.argv.slice(2));
+  let invocation: ReturnType<typeof cdktfInvocation>;
+  try {
+    invocation = cdktfInvocation(findProjectRoot(), process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof KmsSecretsError)) throw error;
+    process.stderr.write(`kms-secrets: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+    process.exit(2);
+  }
   const child = spawn(invocation.command, invocation.args, { stdio: 'inherit', env: invocation.env });
   child.on('close', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -34,6 +34,8 @@ export interface LocalProjectOptions {
   readonly envs: readonly string[];
   /** Paths of this repository to copy besides the app, e.g. "local" for `npm run local` in the copy. @default none */
   readonly extraEntries?: readonly string[];
+  /** The Node that runs cdktf (or cdktn) and the CLI, e.g. a newer one for CDK Terrain. @default this process's */
+  readonly node?: string;
   /** Leave the folder when the project closes. @default false */
   readonly keep?: boolean;
   /** What a stop signal does once the project is closed. @default raise it again: the process ends by that signal */
@@ -94,17 +96,17 @@ export class LocalProject {
 
   /** Runs the project's CLI (`kms-secrets <args>`), with `input` on its standard input. */
   cli(args: readonly string[], env: NodeJS.ProcessEnv, input?: Buffer): Promise<Run> {
-    return this.run(process.execPath, [join(this.root, 'bin', 'kms-secrets.js'), ...args], env, input);
+    return this.run(this.options.node ?? process.execPath, [join(this.root, 'bin', 'kms-secrets.js'), ...args], env, input);
   }
 
-  /** Runs cdktf (offline where a provider mirror is found), saying every 10 s what Terraform is waiting for. */
+  /** Runs the project's cdktf or cdktn (offline where a provider mirror is found), saying every 10 s what Terraform is waiting for. */
   async cdktf(args: readonly string[], env: NodeJS.ProcessEnv, steps: Steps): Promise<CdktfRun> {
-    const invocation = cdktfInvocation(this.root, args, env);
+    const invocation = cdktfInvocation(this.root, args, env, { node: this.options.node });
     const progress = new TerraformProgress();
     const started = performance.now();
     const ticker = setInterval(() => steps.detail(`${((performance.now() - started) / 1000).toFixed(0)} s: ${progress.describe()}`), PROGRESS_EVERY_MS);
     try {
-      return await this.run(invocation.command, invocation.args, invocation.env, undefined, (text) => progress.read(text));
+      return { ...(await this.run(invocation.command, invocation.args, invocation.env, undefined, (text) => progress.read(text))), toolchain: invocation.toolchain };
     } finally {
       clearInterval(ticker);
     }
@@ -113,7 +115,7 @@ export class LocalProject {
   /** `cdktf deploy <env>`; a failure ends the step with the end of Terraform's output. */
   async deploy(env: string, credentials: NodeJS.ProcessEnv, steps: Steps): Promise<void> {
     const result = await this.cdktf(['deploy', env, '--auto-approve'], credentials, steps);
-    if (result.code !== 0) throw new LocalProjectError(`cdktf deploy ${env} failed:\n${result.output.slice(-3000)}`);
+    if (result.code !== 0) throw new LocalProjectError(`${result.toolchain} deploy ${env} failed:\n${result.output.slice(-3000)}`);
     steps.detail(/Apply complete! Resources: [^\n]*/.exec(result.output)?.[0] ?? 'done');
   }
 

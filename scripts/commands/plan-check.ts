@@ -100,7 +100,7 @@ function treeFileMd5(projectRoot: string): (path: string) => string | undefined 
 /** Synth, then init and plan in the stack's folder, saving the plan; Terraform's own output goes to stderr. */
 async function planEnv(projectRoot: string, env: string, stackDir: string): Promise<string> {
   const synth = await runCdktf(projectRoot, ['synth']);
-  if (synth.code !== 0) throw new KmsSecretsError(`cdktf synth failed:\n${synth.output.trim()}`);
+  if (synth.code !== 0) throw new KmsSecretsError(`${synth.toolchain} synth failed:\n${synth.output.trim()}`);
   if (!existsSync(stackDir)) {
     throw new KmsSecretsError(`there is no stack for env "${env}" (no ${relative(projectRoot, stackDir)})`, { hint: `an env is a directory: mkdir -p secrets/${env}` });
   }

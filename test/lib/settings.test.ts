@@ -53,6 +53,7 @@ describe('settings', () => {
 
   it.each([
     [{ defaults: { regoin: 'eu-west-1' } }, /unknown setting "regoin"/],
+    [{ toolchain: 'terraform-cdk' }, /toolchain must be one of "cdktf", "cdktn", not "terraform-cdk"/],
     [{ environments: { prod: { region: 'europe' } } }, /region "europe" is not an AWS region/],
     [{ environments: { prod: { allowedAccountIds: ['1234'] } } }, /"1234", which is not a 12-digit account id/],
     [{ environments: { prod: { keyAdministrators: ['alice'] } } }, /"alice", which is not an IAM role/],

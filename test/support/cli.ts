@@ -24,9 +24,10 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } ): Promise<CliRun> {
+/** `node` runs an operator command on another Node than RUNTIME_NODE (e.g. a CDK Terrain project's plan-check). */
+export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; node?: string } ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const [program, ...first] = ['exec', 'write'].includes(args[0]!) ? RUNTIME_COMMAND : [RUNTIME_NODE, join(REPO_ROOT, 'bin', 'kms-secrets.js')];
+    const [program, ...first] = ['exec', 'write'].includes(args[0]!) ? RUNTIME_COMMAND : [options.node ?? RUNTIME_NODE, join(REPO_ROOT, 'bin', 'kms-secrets.js')];
     const child = spawn(program!, [...first, ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,

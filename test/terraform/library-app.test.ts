@@ -3,7 +3,7 @@
  * unpacked into a cdktf app of their own that composes `SecretsEnvironment` with its own task role and an
  * ECS task definition. The app type-checks against the package's declarations, synthesizes, and plans
  * offline with the real Terraform; the packaged CLI and runtime library load from the compiled files. The
- * same app synthesizes and plans under CDK Terrain (cdktn), the continuation of the archived cdktf.
+ * same app synthesizes the same Terraform under CDK Terrain (cdktn), the continuation of the archived cdktf.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -150,7 +150,7 @@ describeWithTerraform('kms-secrets as a package, in a cdktf app of another team'
     expect(plan).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
   }, TERRAFORM_TIMEOUT_MS);
 
-  it('synthesizes and plans the same under CDK Terrain (cdktn 0.24) with the 5.100 provider bindings, cdktf resolving to cdktn', async () => {
+  it('synthesizes the same under CDK Terrain (cdktn 0.24) with the 5.100 provider bindings, cdktf resolving to cdktn as an npm override does', () => {
     // As an npm override ("cdktf": "npm:cdktn@0.24.0") installs it; symbolic links kept as paths, so that the
     // package and the provider bindings find cdktf here, where it is cdktn.
     const terrain = join(scratch, 'cdktn-app');
@@ -163,11 +163,13 @@ describeWithTerraform('kms-secrets as a package, in a cdktf app of another team'
     for (const file of ['package.json', 'main.ts', 'secrets', 'kms-secrets.json']) cpSync(join(app, file), join(terrain, file), { recursive: true });
     const synth = run(process.execPath, ['--preserve-symlinks', join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'main.ts'], terrain, { ...process.env, NODE_OPTIONS: '--preserve-symlinks' });
     expect(synth.code, synth.output).toBe(0);
-    const underTerrain = JSON.parse(readFileSync(join(terrain, 'cdktf.out', 'stacks', 'production', 'cdk.tf.json'), 'utf8'));
+    // The state's path is the app's folder: the same app, in another folder.
+    const underTerrain = JSON.parse(readFileSync(join(terrain, 'cdktf.out', 'stacks', 'production', 'cdk.tf.json'), 'utf8').replaceAll(terrain, app));
     expect(underTerrain['//'].metadata.version, 'synthesized by cdktn').toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'cdktn', 'package.json'), 'utf8')).version);
-    expect(underTerrain.terraform.required_providers.aws.version).toBe('5.100.0');
-    expect(Object.keys(underTerrain.resource).sort()).toEqual(Object.keys(synthesized.resource).sort());
-    expect(await planOffline(terrain)).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy/);
+    // The same Terraform JSON but for the version that made it: what planned above plans the same (a project's own
+    // app under cdktn is deployed and planned for real in cdk-terrain.test.ts).
+    const withoutVersion = (stack: { '//': { metadata: object } }) => ({ ...stack, '//': { ...stack['//'], metadata: { ...stack['//'].metadata, version: undefined } } });
+    expect(withoutVersion(underTerrain)).toEqual(withoutVersion(synthesized as never));
   }, TERRAFORM_TIMEOUT_MS);
 
   it('the packaged CLI runs from its compiled files, and the runtime library imports', () => {
