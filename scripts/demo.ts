@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { envVarName } from '../lib/naming.ts';
 import { ACCOUNT_ID, ecsTaskCredentialsUrl } from '../local/index.ts';
 import { iamName } from '../stacks/iam-names.ts';
-import { assumeRole, credentialsEnv, LocalProject, LocalProjectError, PROJECT_ROOT, requireTerraform, stepper } from './local-project.ts';
+import { assumeRole, credentialsEnv, LocalProject, LocalProjectError, PROJECT_ROOT, projectToolchain, requireTerraform, stepper } from './local-project.ts';
 import { findProviderMirror } from './terraform-offline.ts';
 
 const ENV = 'demo';
@@ -43,12 +43,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const secrets = options.secrets ?? randomSecrets();
   const started = performance.now();
   requireTerraform('The demo');
+  // The project's choice of CDK (kms-secrets.json "toolchain"), which the throw-away copy deploys with.
+  const toolchain = projectToolchain();
 
   // Ctrl-C (or a stop) leaves nothing behind: the throw-away folder, with the endpoint's state, goes too.
   const project = await LocalProject.create({
     tempPrefix: 'kms-secrets-demo-',
     envs: [ENV],
     settings: {
+      toolchain,
       defaultEnv: ENV,
       environments: { [ENV]: { local: true, forceDestroy: true, roles: { ciPlan: { awsPrincipals: [`arn:aws:iam::${ACCOUNT_ID}:root`] } } } },
     },
@@ -60,7 +63,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     steps.next(`Started the embedded local AWS endpoint at ${endpoint.url} (KMS, S3, IAM, STS on loopback)`);
     steps.detail(`throw-away project: ${workspace} (this repository's secrets/ is not touched)`);
 
-    steps.next(`cdktf deploy ${ENV}: the KMS key and alias, the hardened bucket, the roles and policies (real Terraform${findProviderMirror() ? ', offline provider mirror' : ''})`);
+    steps.next(`${toolchain} deploy ${ENV}: the KMS key and alias, the hardened bucket, the roles and policies (real Terraform${findProviderMirror() ? ', offline provider mirror' : ''})`);
     await project.deploy(ENV, admin, steps);
 
     steps.next(`npm run encrypt: ${secrets.length} secrets of service ${SERVICE}, values piped in, only ciphertext written`);
@@ -70,7 +73,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       steps.detail(encrypted.output.trim());
     }
 
-    steps.next(`cdktf deploy ${ENV}: uploads the ciphertext files as S3 objects (Terraform never decrypts)`);
+    steps.next(`${toolchain} deploy ${ENV}: uploads the ciphertext files as S3 objects (Terraform never decrypts)`);
     await project.deploy(ENV, admin, steps);
 
     steps.next(`kms-secrets exec as an ECS task of service ${SERVICE}: the sample service starts with its secrets in its environment`);
@@ -88,10 +91,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     steps.next(`The CI principal (role ${iamName(ENV, 'ci-plan')}): it can plan, it cannot decrypt`);
     const ci = { ...admin, ...credentialsEnv(await assumeRole(endpoint.url, iamName(ENV, 'ci-plan'), 'demo')) };
-    steps.detail(`cdktf plan ${ENV} with the CI credentials: synthesizes the app, then Terraform reads back every resource`);
+    steps.detail(`${toolchain} plan ${ENV} with the CI credentials: synthesizes the app, then Terraform reads back every resource`);
     const plan = await project.cdktf(['plan', ENV], ci, steps);
     const ciPlanSucceeded = plan.code === 0 && /No changes\./.test(plan.output);
-    steps.detail(ciPlanSucceeded ? `cdktf plan ${ENV} with the CI credentials: OK, no changes` : `cdktf plan failed:\n${plan.output.slice(-1500)}`);
+    steps.detail(ciPlanSucceeded ? `${toolchain} plan ${ENV} with the CI credentials: OK, no changes` : `${toolchain} plan failed:\n${plan.output.slice(-1500)}`);
     const decrypt = await project.cli(['decrypt', '--env', ENV, `${SERVICE}/${secrets[0]!.name}`], ci);
     const ciDecryptDenied = decrypt.code !== 0 && /AccessDenied/.test(decrypt.output);
     steps.detail(`kms-secrets decrypt with the CI credentials: ${ciDecryptDenied ? 'denied, as it must be' : 'NOT denied'}`);

@@ -12,6 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { awsClients } from '../lib/aws.ts';
+import { KmsSecretsError } from '../lib/errors.ts';
+import { loadSettings, parseSettings, SETTINGS_FILE } from '../lib/settings.ts';
+import { assertCdktfNativeModule, assertNodeFor, toolchainCli, type Toolchain } from '../lib/toolchain.ts';
 import { ACCOUNT_ID, start, TEST_CREDENTIALS, terraformProviderEnv, type LocalEndpoint, type StartOptions } from '../local/index.ts';
 import { cdktfInvocation, collectOutput, type CdktfRun } from './cdktf.ts';
 import { copyApp } from './workspace.ts';
@@ -69,8 +72,14 @@ export class LocalProject {
     for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal);
   }
 
+  /** The CDK the project deploys with: its settings' "toolchain". */
+  get toolchain(): Toolchain {
+    return parseSettings(this.options.settings, SETTINGS_FILE).toolchain;
+  }
+
   /** Makes the folder, starts the endpoint in it and copies the app; until `close`, a stop signal closes it. */
   static async create(options: LocalProjectOptions): Promise<LocalProject> {
+    if (!options.node) requireToolchain(options.settings);
     const { root, created } = options.dir === undefined
       ? { root: mkdtempSync(join(tmpdir(), options.tempPrefix)), created: true }
       : claimFolder(resolve(options.dir));
@@ -179,6 +188,33 @@ export function requireTerraform(who: string): void {
     + 'Install it (https://developer.hashicorp.com/terraform/install), or put the terraform binary on PATH; '
     + 'offline machines also need a filesystem mirror of hashicorp/aws 5.100.0 (set TF_PROVIDER_MIRROR).',
   );
+}
+
+/**
+ * Fails before anything starts when the project's CDK CLI cannot run on this Node (CDK Terrain on Node 20, or
+ * cdktf-cli without its native module on Node 24), saying what to do.
+ */
+function requireToolchain(settings: unknown): void {
+  asLocalProjectError(() => {
+    const { toolchain } = parseSettings(settings, SETTINGS_FILE);
+    assertNodeFor(toolchain);
+    if (toolchain === 'cdktf') assertCdktfNativeModule(toolchainCli(PROJECT_ROOT, toolchain));
+  });
+}
+
+/** This repository's toolchain (its kms-secrets.json), which the demo's and the tour's copies use too. */
+export function projectToolchain(): Toolchain {
+  return asLocalProjectError(() => loadSettings(PROJECT_ROOT).toolchain);
+}
+
+/** A problem the user can act on ends the demo or the tour with its message and hint, without a stack trace. */
+function asLocalProjectError<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (!(error instanceof KmsSecretsError)) throw error;
+    throw new LocalProjectError(`${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+  }
 }
 
 /** Assumes `role` of the endpoint's account as its admin: the role's trust policy must name the account. */

@@ -13,7 +13,7 @@ import { envVarName } from '../lib/naming.ts';
 import { loadSettings } from '../lib/settings.ts';
 import { ACCOUNT_ID, TEST_CREDENTIALS, type StartOptions } from '../local/index.ts';
 import { PLAN_FILE } from './commands/plan-check.ts';
-import { LocalProject, LocalProjectError, requireTerraform, stepper } from './local-project.ts';
+import { LocalProject, LocalProjectError, projectToolchain, requireTerraform, stepper } from './local-project.ts';
 import { findProviderMirror } from './terraform-offline.ts';
 
 export const TOUR_ENV = 'tour';
@@ -38,6 +38,7 @@ export async function runTour(options: TourOptions): Promise<void> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const started = performance.now();
   requireTerraform('The tour');
+  const toolchain = projectToolchain();
   const root = `arn:aws:iam::${ACCOUNT_ID}:root`;
   const project = await LocalProject.create({
     dir: options.dir,
@@ -45,6 +46,7 @@ export async function runTour(options: TourOptions): Promise<void> {
     endpoint: options.endpoint,
     envs: [TOUR_ENV],
     settings: {
+      toolchain,
       defaultEnv: TOUR_ENV,
       environments: {
         [TOUR_ENV]: {
@@ -77,7 +79,7 @@ export async function runTour(options: TourOptions): Promise<void> {
 
 async function deploy(project: LocalProject, write: (line: string) => void): Promise<void> {
   const steps = stepper(write, 3);
-  steps.next(`cdktf deploy ${TOUR_ENV}: the KMS key and alias, the bucket, the developer, deployer and ci-plan roles `
+  steps.next(`${project.toolchain} deploy ${TOUR_ENV}: the KMS key and alias, the bucket, the developer, deployer and ci-plan roles `
     + `(real Terraform${findProviderMirror() ? ', offline provider mirror' : ''})`);
   // A key policy may name only a principal that exists: the break-glass role comes first.
   await createBreakGlassRole(project.endpoint.url);
@@ -89,7 +91,7 @@ async function deploy(project: LocalProject, write: (line: string) => void): Pro
   if (encrypted.code !== 0) throw new LocalProjectError(`encrypt ${SERVICE}/${SECRET} failed:\n${encrypted.output}`);
   steps.detail(encrypted.output.trim());
 
-  steps.next(`cdktf deploy ${TOUR_ENV}: uploads the ciphertext and makes service ${SERVICE}'s task role`);
+  steps.next(`${project.toolchain} deploy ${TOUR_ENV}: uploads the ciphertext and makes service ${SERVICE}'s task role`);
   await project.deploy(TOUR_ENV, project.admin, steps);
 }
 

@@ -98,11 +98,13 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where the command runs. @default the project root */
   readonly cwd?: string;
+  /** The Node that runs it. @default this process's */
+  readonly node?: string;
 }
 
 /** Starts the CLI as a user would (a process in the project folder, stdin piped and closed after `input`). */
 export function startCli(aws: Aws, project: TestProject, args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? project.root, env: aws.cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(options.node ?? process.execPath, [BIN, ...args], { cwd: options.cwd ?? project.root, env: aws.cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
