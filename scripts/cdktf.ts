@@ -4,8 +4,9 @@
  * terraform-offline.ts), as-is otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { KmsSecretsError } from '../lib/errors.ts';
 import { findProjectRoot } from '../lib/project-root.ts';
@@ -48,20 +49,29 @@ export function cdktfInvocation(projectRoot: string, args: readonly string[], en
   return {
     command: node,
     args: [cli, ...args, ...extra],
-    env: { ...env, CHECKPOINT_DISABLE: '1', ...offline, PATH: pathWithNodeFirst(node, env.PATH) },
+    env: { ...env, CHECKPOINT_DISABLE: '1', ...offline, PATH: pathWithNodeFirst(projectRoot, node, env.PATH) },
     offline: Boolean(offline),
     toolchain,
   };
 }
 
 /**
- * PATH where `node` is the CLI's own Node: the app command in cdktf.json says `node`, and a CDK Terrain app run by
- * an older Node that happens to be first on PATH would fail. PATH is left as it is when it finds that Node already.
+ * PATH on which `node` is the CLI's own Node: the app command in cdktf.json says `node`, and a CDK Terrain app run
+ * by an older Node first on PATH would fail. Another Node goes first through a folder of the project's .cache/ that
+ * holds only a link to it, so that nothing else on PATH (terraform, say) changes; PATH that finds it already stays.
  */
-function pathWithNodeFirst(node: string, path = ''): string {
-  const firstNode = path.split(delimiter).map((dir) => join(dir, 'node')).find((candidate) => existsSync(candidate));
-  if (firstNode && realpathSync(firstNode) === realpathSync(node)) return path;
-  return [dirname(node), path].filter(Boolean).join(delimiter);
+function pathWithNodeFirst(projectRoot: string, node: string, path = ''): string {
+  const target = realpathSync(node);
+  const firstNode = path.split(delimiter).filter(Boolean).map((dir) => join(dir, 'node')).find((candidate) => existsSync(candidate));
+  if (firstNode && realpathSync(firstNode) === target) return path;
+  const dir = join(projectRoot, '.cache', 'node-on-path', createHash('sha256').update(target).digest('hex').slice(0, 16));
+  mkdirSync(dir, { recursive: true });
+  try {
+    symlinkSync(target, join(dir, 'node'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return [dir, path].filter(Boolean).join(delimiter);
 }
 
 /** Runs cdktf to completion, collecting its output (for tests and the demo); `onOutput` sees it as it comes. */

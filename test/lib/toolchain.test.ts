@@ -1,14 +1,15 @@
 /**
  * The toolchain switch: kms-secrets.json's "toolchain" chooses the core the app synthesizes with and the CLI
- * `npm run cdktf` runs; CDK Terrain needs Node >= 22.19, and an older Node is refused with what to run instead.
+ * `npm run cdktf` runs; CDK Terrain needs Node 22.19 or later, and another Node is refused with what to run instead.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SettingsError } from '../../lib/errors.ts';
 import { assertCdktfNativeModule, assertNodeFor, toolchainCli } from '../../lib/toolchain.ts';
+import { cdktfInvocation } from '../../scripts/cdktf.ts';
 import { fakeCiphertext, makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { NODE_24 } from '../support/node-versions.ts';
 
@@ -21,17 +22,42 @@ registerHooks({ load(url, context, next) { const core = /node_modules\\/(cdktf|c
 process.on('exit', () => process.stderr.write('cores loaded: ' + [...cores].sort().join(',') + '\\n'));
 `)}`;
 
+function cdktnRunsHere(): boolean {
+  try {
+    assertNodeFor('cdktn');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('which Node each toolchain runs on', () => {
   it.each([
-    ['cdktf', '20.6.0'], ['cdktf', '24.22.3'], ['cdktn', '22.19.0'], ['cdktn', '24.22.3'], ['cdktn', '25.0.0'],
+    ['cdktf', '20.6.0'], ['cdktf', '24.22.3'], ['cdktn', '22.19.0'], ['cdktn', '23.5.0'], ['cdktn', '24.22.3'], ['cdktn', '25.0.0'],
   ] as const)('%s runs on Node %s', (toolchain, version) => {
     expect(() => assertNodeFor(toolchain, version)).not.toThrow();
   });
 
-  it.each([['cdktf', '20.5.1'], ['cdktn', '20.20.2'], ['cdktn', '22.18.0']] as const)('%s is refused on Node %s, naming both versions and the way out', (toolchain, version) => {
+  // 23.0 to 23.4 lack module.registerHooks, which makes cdktf name cdktn.
+  it.each([['cdktf', '20.5.1'], ['cdktn', '20.20.2'], ['cdktn', '22.18.0'], ['cdktn', '23.4.0']] as const)('%s is refused on Node %s, naming both versions and the way out', (toolchain, version) => {
     expect(() => assertNodeFor(toolchain, version)).toThrow(SettingsError);
-    expect(() => assertNodeFor(toolchain, version)).toThrow(`this project's toolchain is ${toolchain} (kms-secrets.json "toolchain"), which needs Node >= `);
+    expect(() => assertNodeFor(toolchain, version)).toThrow(`this project's toolchain is ${toolchain} (kms-secrets.json "toolchain"), which needs Node `);
     expect(() => assertNodeFor(toolchain, version)).toThrow(`this is Node ${version}`);
+  });
+
+  it('the CLI run by another Node puts that Node first on PATH through a folder holding only it: terraform stays what PATH finds', () => {
+    const project = makeProject({ app: true, settings: { toolchain: 'cdktn' } });
+    try {
+      const { command, env } = cdktfInvocation(project.root, ['synth'], { PATH: '/usr/local/bin:/usr/bin:/bin' }, { node: NODE_24 });
+      const [first, ...rest] = env.PATH!.split(':');
+      expect(command).toBe(NODE_24);
+      expect(readdirSync(first!)).toEqual(['node']);
+      expect(realpathSync(join(first!, 'node'))).toBe(realpathSync(NODE_24));
+      expect(rest).toEqual(['/usr/local/bin', '/usr/bin', '/bin']);
+      expect(cdktfInvocation(project.root, ['synth'], { PATH: `${join(NODE_24, '..')}:/usr/bin` }, { node: NODE_24 }).env.PATH).toBe(`${join(NODE_24, '..')}:/usr/bin`);
+    } finally {
+      project.remove();
+    }
   });
 
   it('each toolchain\'s CLI is installed with the project', () => {
@@ -65,7 +91,7 @@ describe('cdktf-cli\'s native module, whose prebuilt binaries stop at Node 22', 
       try { assertCdktfNativeModule(${JSON.stringify(cli)}); } catch (error) { process.stderr.write(error.message + '\\n' + error.hint); process.exit(2); }
     `], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(check.status, check.stderr).toBe(2);
-    expect(check.stderr).toMatch(/^cdktf-cli cannot start on Node 24\.\d+\.\d+: its native module @cdktf\/node-pty-prebuilt-multiarch 0\.10\.2 has no prebuilt binary for this Node \(ABI 137\), and none was built when it was installed\n/);
+    expect(check.stderr).toMatch(/^cdktf-cli cannot start on Node 24\.\d+\.\d+: its native module @cdktf\/node-pty-prebuilt-multiarch 0\.10\.2 has no prebuilt binary for this Node \(ABI 137\), and no build of it loads here\n/);
     expect(check.stderr).toContain('npm rebuild @cdktf/node-pty-prebuilt-multiarch');
     expect(check.stderr).toContain('"toolchain": "cdktn"');
     expect(check.stderr).not.toMatch(/^\s+at /m);
@@ -100,12 +126,26 @@ describe('the app under each toolchain', () => {
     expect(synthesized()['//'].metadata.version).toBe('0.21.0');
   });
 
-  it.skipIf(Number(process.versions.node.split('.')[0]) >= 23)('"toolchain": "cdktn" on this Node 20: the app and npm run cdktf say which Node it needs, before anything runs', () => {
+  it('"toolchain": "cdktn" where cdktn is not installed: says what to install, without a stack trace', () => {
+    project = makeProject({ app: true, settings: { toolchain: 'cdktn' } });
+    mkdirSync(join(project.root, 'secrets', 'staging'));
+    // The project's own node_modules, every package but cdktn.
+    rmSync(join(project.root, 'node_modules'));
+    mkdirSync(join(project.root, 'node_modules'));
+    for (const entry of readdirSync(join(REPO_ROOT, 'node_modules')).filter((name) => name !== 'cdktn' && !name.startsWith('.'))) {
+      symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(project.root, 'node_modules', entry));
+    }
+    const run = spawnSync(NODE_24, APP_ARGS, { cwd: project.root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: 'cdktf.out' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('kms-secrets: this project\'s toolchain is cdktn, but its core library, cdktn, is not installed\nhint: run npm install --save-dev cdktn\n');
+  });
+
+  it.skipIf(cdktnRunsHere())('"toolchain": "cdktn" on this Node 20: the app and npm run cdktf say which Node it needs, before anything runs', () => {
     project = makeProject({ app: true, settings: { toolchain: 'cdktn' } });
     mkdirSync(join(project.root, 'secrets', 'staging'));
     const app = spawnSync(APP_COMMAND!, APP_ARGS, { cwd: project.root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: 'cdktf.out' } });
     expect(app.status).toBe(1);
-    expect(app.stderr).toBe(`kms-secrets: this project's toolchain is cdktn (kms-secrets.json "toolchain"), which needs Node >= 22.19; this is Node ${process.versions.node}\n`
+    expect(app.stderr).toBe(`kms-secrets: this project's toolchain is cdktn (kms-secrets.json "toolchain"), which needs Node 22.19 or later (23.5 or later on Node 23); this is Node ${process.versions.node}\n`
       + 'hint: run it with Node 22.19 or later (Node 24 is the current LTS line), or set "toolchain": "cdktf" to keep CDK for Terraform\n');
 
     const wrapper = spawnSync(process.execPath, ['--import', 'tsx', join(project.root, 'scripts', 'cdktf.ts'), 'synth'], { cwd: project.root, encoding: 'utf8' });

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NODE_24 } from '../support/node-versions.ts';
 import { makeProject, fakeCiphertext, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { PROVIDER_AWS_6 } from '../support/provider-aws-6.ts';
+import { envWithoutAws } from '../support/terraform.ts';
 
 const ADMIN = 'arn:aws:iam::111122223333:role/platform-admin';
 const TRUSTED = { awsPrincipals: ['arn:aws:iam::111122223333:root'] };
@@ -55,7 +56,7 @@ describe('AWS provider 6 readiness: @cdktn/provider-aws 25.7 (provider 6.66) und
     }
     const synth = (outdir: string, extraImports: string[]) => {
       const run = spawnSync(NODE_24, [...extraImports, '--import', 'tsx', 'main.ts'], {
-        cwd: project!.root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' },
+        cwd: project!.root, encoding: 'utf8', env: envWithoutAws({ CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }),
       });
       expect(run.status, run.stderr).toBe(0);
       return (env: string) => JSON.parse(readFileSync(join(project!.root, outdir, 'stacks', env, 'cdk.tf.json'), 'utf8'));
