@@ -37,8 +37,6 @@ export interface LocalProjectOptions {
   readonly envs: readonly string[];
   /** Paths of this repository to copy besides the app, e.g. "local" for `npm run local` in the copy. @default none */
   readonly extraEntries?: readonly string[];
-  /** The Node that runs cdktf (or cdktn) and the CLI, e.g. a newer one for CDK Terrain. @default this process's */
-  readonly node?: string;
   /** Leave the folder when the project closes. @default false */
   readonly keep?: boolean;
   /** What a stop signal does once the project is closed. @default raise it again: the process ends by that signal */
@@ -79,7 +77,7 @@ export class LocalProject {
 
   /** Makes the folder, starts the endpoint in it and copies the app; until `close`, a stop signal closes it. */
   static async create(options: LocalProjectOptions): Promise<LocalProject> {
-    if (!options.node) requireToolchain(options.settings);
+    requireToolchain(options.settings);
     const { root, created } = options.dir === undefined
       ? { root: mkdtempSync(join(tmpdir(), options.tempPrefix)), created: true }
       : claimFolder(resolve(options.dir));
@@ -105,12 +103,12 @@ export class LocalProject {
 
   /** Runs the project's CLI (`kms-secrets <args>`), with `input` on its standard input. */
   cli(args: readonly string[], env: NodeJS.ProcessEnv, input?: Buffer): Promise<Run> {
-    return this.run(this.options.node ?? process.execPath, [join(this.root, 'bin', 'kms-secrets.js'), ...args], env, input);
+    return this.run(process.execPath, [join(this.root, 'bin', 'kms-secrets.js'), ...args], env, input);
   }
 
   /** Runs the project's cdktf or cdktn (offline where a provider mirror is found), saying every 10 s what Terraform is waiting for. */
   async cdktf(args: readonly string[], env: NodeJS.ProcessEnv, steps: Steps): Promise<CdktfRun> {
-    const invocation = cdktfInvocation(this.root, args, env, { node: this.options.node });
+    const invocation = cdktfInvocation(this.root, args, env);
     const progress = new TerraformProgress();
     const started = performance.now();
     const ticker = setInterval(() => steps.detail(`${((performance.now() - started) / 1000).toFixed(0)} s: ${progress.describe()}`), PROGRESS_EVERY_MS);
@@ -156,6 +154,9 @@ export class LocalProject {
     // A process group of its own: close() ends it with everything it started.
     const child = spawn(command, args, { cwd: this.root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.children.add(child);
+    // A child that ends before it reads its input (close() ended it, or it never started: its folder is gone) makes
+    // the write fail with EPIPE; its exit or its spawn error says what happened, and close() must still finish.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
     return collectOutput(child, onOutput).finally(() => this.children.delete(child));
   }
