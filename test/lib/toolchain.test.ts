@@ -119,6 +119,37 @@ describe('the app under each toolchain', () => {
     expect(synthesized().terraform.required_providers.aws.version).toBe('5.100.0');
   });
 
+  it('every env shape synthesizes the same Terraform JSON under cdktn (Node 24) as under cdktf (Node 20), but for the version that made it', () => {
+    const TRUSTED = { awsPrincipals: ['arn:aws:iam::111122223333:root'] };
+    const environments = {
+      production: {
+        region: 'eu-west-1', allowedAccountIds: ['111122223333'], keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'],
+        breakGlassPrincipals: ['arn:aws:iam::111122223333:role/kms-admin'], vpcEndpointId: 'vpce-0123456789abcdef0',
+        ecsClusterArn: 'arn:aws:ecs:eu-west-1:111122223333:cluster/production', backend: { type: 's3', bucket: 'acme-tfstate', keyPrefix: 'kms-secrets' },
+        roles: { ciPlan: TRUSTED, deployer: TRUSTED, developer: TRUSTED }, services: { web: { taskRole: 'web-task' } },
+      },
+      demo: { local: true },
+    };
+    project = makeProject({ app: true });
+    for (const [env, service] of [['production', 'api'], ['production', 'web'], ['demo', 'api']]) {
+      project.write(`secrets/${env}/${service}/password`, fakeCiphertext(env === 'demo' ? 'local' : 'kms'));
+    }
+    const synthesized = (toolchain: 'cdktf' | 'cdktn', node: string) => {
+      project!.write('kms-secrets.json', JSON.stringify({ toolchain, environments }));
+      const run = spawnSync(node, APP_ARGS, { cwd: project!.root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: `out-${toolchain}`, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } });
+      expect(run.status, run.stderr).toBe(0);
+      return (env: string) => {
+        const stack = JSON.parse(readFileSync(join(project!.root, `out-${toolchain}`, 'stacks', env, 'cdk.tf.json'), 'utf8'));
+        return { version: stack['//'].metadata.version as string, stack: { ...stack, '//': { ...stack['//'], metadata: { ...stack['//'].metadata, version: undefined } } } };
+      };
+    };
+    const [underCdktf, underCdktn] = [synthesized('cdktf', process.execPath), synthesized('cdktn', NODE_24)];
+    for (const env of ['production', 'demo']) {
+      expect([underCdktf(env).version, underCdktn(env).version]).toEqual(['0.21.0', '0.24.0']);
+      expect(underCdktn(env).stack).toEqual(underCdktf(env).stack);
+    }
+  });
+
   it('"toolchain": "cdktf" (the default) on Node 24 as on Node 20: cdktf alone', () => {
     const { run, synthesized } = synth('cdktf', NODE_24);
     expect(run.status, run.stderr).toBe(0);

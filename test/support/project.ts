@@ -27,6 +27,23 @@ export interface TestProject {
   remove(): void;
 }
 
+/**
+ * KMS_SECRETS_TEST_TOOLCHAIN=cdktn runs the tests' projects under CDK Terrain: a kms-secrets.json that a test writes
+ * without a "toolchain" gets that one (docs/development.md: the Terraform tests under CDK Terrain).
+ */
+const TEST_TOOLCHAIN = process.env.KMS_SECRETS_TEST_TOOLCHAIN;
+
+function withTestToolchain(relativePath: string, content: Buffer | string): Buffer | string {
+  if (!TEST_TOOLCHAIN || relativePath !== 'kms-secrets.json') return content;
+  try {
+    const settings = JSON.parse(String(content)) as Record<string, unknown>;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings) || 'toolchain' in settings) return content;
+    return JSON.stringify({ toolchain: TEST_TOOLCHAIN, ...settings }, null, 2);
+  } catch {
+    return content; // a test of a broken settings file
+  }
+}
+
 /** A temp project holding its settings (default: `{}`), `files` (paths relative to the project root) and, with `app`, main.ts and its sources. */
 export function makeProject(options: { files?: Record<string, Buffer | string>; settings?: unknown; app?: boolean } = {}): TestProject {
   const root = mkdtempSync(join(tmpdir(), 'kms-secrets-test-'));
@@ -35,7 +52,7 @@ export function makeProject(options: { files?: Record<string, Buffer | string>; 
     write(relativePath, content) {
       const path = join(root, relativePath);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, content);
+      writeFileSync(path, withTestToolchain(relativePath, content));
       return path;
     },
     remove: () => rmSync(root, { recursive: true, force: true }),
