@@ -11,6 +11,7 @@ import { SettingsError } from '../../lib/errors.ts';
 import { assertCdktfNativeModule, assertNodeFor, toolchainCli } from '../../lib/toolchain.ts';
 import { cdktfInvocation } from '../../scripts/cdktf.ts';
 import { fakeCiphertext, makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
+import { ENV_SHAPE_NAMES, EVERY_ENV_SHAPE, writeEnvShapeSecrets } from '../support/env-shapes.ts';
 import { NODE_24 } from '../support/node-versions.ts';
 
 const [APP_COMMAND, ...APP_ARGS] = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdktf.json'), 'utf8')) as { app: string }).app.split(' ');
@@ -120,22 +121,10 @@ describe('the app under each toolchain', () => {
   });
 
   it('every env shape synthesizes the same Terraform JSON under cdktn (Node 24) as under cdktf (Node 20), but for the version that made it', () => {
-    const TRUSTED = { awsPrincipals: ['arn:aws:iam::111122223333:root'] };
-    const environments = {
-      production: {
-        region: 'eu-west-1', allowedAccountIds: ['111122223333'], keyAdministrators: ['arn:aws:iam::111122223333:role/kms-admin'],
-        breakGlassPrincipals: ['arn:aws:iam::111122223333:role/kms-admin'], vpcEndpointId: 'vpce-0123456789abcdef0',
-        ecsClusterArn: 'arn:aws:ecs:eu-west-1:111122223333:cluster/production', backend: { type: 's3', bucket: 'acme-tfstate', keyPrefix: 'kms-secrets' },
-        roles: { ciPlan: TRUSTED, deployer: TRUSTED, developer: TRUSTED }, services: { web: { taskRole: 'web-task' } },
-      },
-      demo: { local: true },
-    };
     project = makeProject({ app: true });
-    for (const [env, service] of [['production', 'api'], ['production', 'web'], ['demo', 'api']]) {
-      project.write(`secrets/${env}/${service}/password`, fakeCiphertext(env === 'demo' ? 'local' : 'kms'));
-    }
+    writeEnvShapeSecrets(project);
     const synthesized = (toolchain: 'cdktf' | 'cdktn', node: string) => {
-      project!.write('kms-secrets.json', JSON.stringify({ toolchain, environments }));
+      project!.write('kms-secrets.json', JSON.stringify({ toolchain, environments: EVERY_ENV_SHAPE }));
       const run = spawnSync(node, APP_ARGS, { cwd: project!.root, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: `out-${toolchain}`, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } });
       expect(run.status, run.stderr).toBe(0);
       return (env: string) => {
@@ -144,7 +133,7 @@ describe('the app under each toolchain', () => {
       };
     };
     const [underCdktf, underCdktn] = [synthesized('cdktf', process.execPath), synthesized('cdktn', NODE_24)];
-    for (const env of ['production', 'demo']) {
+    for (const env of ENV_SHAPE_NAMES) {
       expect([underCdktf(env).version, underCdktn(env).version]).toEqual(['0.21.0', '0.24.0']);
       expect(underCdktn(env).stack).toEqual(underCdktf(env).stack);
     }

@@ -8,26 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NODE_24 } from '../support/node-versions.ts';
-import { makeProject, fakeCiphertext, REPO_ROOT, type TestProject } from '../support/project.ts';
+import { ENV_SHAPE_NAMES, EVERY_ENV_SHAPE, writeEnvShapeSecrets } from '../support/env-shapes.ts';
+import { makeProject, REPO_ROOT, type TestProject } from '../support/project.ts';
 import { PROVIDER_AWS_6 } from '../support/provider-aws-6.ts';
 import { envWithoutAws } from '../support/terraform.ts';
 
-const ADMIN = 'arn:aws:iam::111122223333:role/platform-admin';
-const TRUSTED = { awsPrincipals: ['arn:aws:iam::111122223333:root'] };
-/** Every resource the stacks make: operator roles, a service's own task role, break-glass, a VPC endpoint, S3 state, a local env. */
-const SETTINGS = {
-  toolchain: 'cdktn',
-  environments: {
-    production: {
-      region: 'eu-west-1', allowedAccountIds: ['111122223333'], keyAdministrators: [ADMIN], breakGlassPrincipals: [ADMIN],
-      vpcEndpointId: 'vpce-0123456789abcdef0', ecsClusterArn: 'arn:aws:ecs:eu-west-1:111122223333:cluster/production',
-      backend: { type: 's3', bucket: 'acme-terraform-state', keyPrefix: 'kms-secrets' },
-      roles: { ciPlan: TRUSTED, deployer: TRUSTED, developer: TRUSTED },
-      services: { web: { taskRole: 'web-task' } },
-    },
-    demo: { local: true },
-  },
-};
+const SETTINGS = { toolchain: 'cdktn', environments: EVERY_ENV_SHAPE };
 /** Node imports this first: `@cdktf/provider-aws` then names the 6.x bindings. */
 const SIX_X_BINDINGS = `data:text/javascript,${encodeURIComponent(`
 import { registerHooks } from 'node:module';
@@ -51,9 +37,7 @@ describe('AWS provider 6 readiness: @cdktn/provider-aws 25.7 (provider 6.66) und
 
   it('synthesizes the same JSON with the 6.x bindings as with the 5.100 ones, but for the required provider version', () => {
     project = makeProject({ app: true, settings: SETTINGS });
-    for (const [env, service] of [['production', 'api'], ['production', 'web'], ['demo', 'api']]) {
-      project.write(`secrets/${env}/${service}/password`, fakeCiphertext(env === 'demo' ? 'local' : 'kms'));
-    }
+    writeEnvShapeSecrets(project);
     const synth = (outdir: string, extraImports: string[]) => {
       const run = spawnSync(NODE_24, [...extraImports, '--import', 'tsx', 'main.ts'], {
         cwd: project!.root, encoding: 'utf8', env: envWithoutAws({ CDKTF_OUTDIR: outdir, AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }),
@@ -63,7 +47,7 @@ describe('AWS provider 6 readiness: @cdktn/provider-aws 25.7 (provider 6.66) und
     };
     const with5 = synth('out-5', []);
     const with6 = synth('out-6', ['--import', SIX_X_BINDINGS]);
-    for (const env of ['production', 'demo']) {
+    for (const env of ENV_SHAPE_NAMES) {
       const [five, six] = [with5(env), with6(env)];
       expect(five.terraform.required_providers.aws).toEqual({ source: 'aws', version: '5.100.0' });
       expect(six.terraform.required_providers.aws).toEqual({ source: 'hashicorp/aws', version: '6.66.0' });
